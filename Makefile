@@ -1,0 +1,95 @@
+# mgc: a garbage-collected heap for C programs.
+#
+#   make                  build/libmgc.a and build/libmgc.so
+#   make test             every test, each case in its own process; last line "N passed, N failed"
+#   make test SANITIZE=1  the same, built with AddressSanitizer + UndefinedBehaviorSanitizer
+#   make bench            the benchmark report
+#   make install PREFIX=/usr/local
+#   make sizeclasses      regenerate src/sizeclasses.c from tools/gen_sizeclasses.c
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+MAJOR   := 0
+VERSION := 0.1.0
+
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -gdwarf-4 -Iinclude -Isrc -pthread
+OPT         ?= -O2
+
+ifeq ($(SANITIZE),1)
+BUILD   := build/sanitize
+OPT     := -O1 -fno-omit-frame-pointer
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+else
+BUILD   := build
+SANFLAGS :=
+endif
+
+CFLAGS  += $(CFLAGS_BASE) $(OPT) $(SANFLAGS)
+
+# Quiet by default; make V=1 shows every command.
+ifeq ($(V),1)
+Q :=
+say = @true
+else
+Q := @
+say = @echo "  $(1)"
+endif
+LIB_CFLAGS := $(CFLAGS) -fPIC -fno-semantic-interposition
+LDLIBS  := -lpthread -ldl
+
+SOURCES := $(wildcard src/*.c)
+OBJECTS := $(SOURCES:src/%.c=$(BUILD)/obj/%.o)
+TEST_SOURCES := $(wildcard tests/test_*.c)
+TESTS   := $(TEST_SOURCES:tests/%.c=$(BUILD)/tests/%)
+
+.PHONY: all test bench install clean sizeclasses
+all: $(BUILD)/libmgc.a $(BUILD)/libmgc.so
+
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(call say,CC      $<)
+	$(Q)$(CC) $(LIB_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libmgc.a: $(OBJECTS)
+	@rm -f $@
+	$(call say,AR      $@)
+	$(Q)ar rcs $@ $^
+
+$(BUILD)/libmgc.so: $(OBJECTS)
+	$(call say,LINK    $@)
+	$(Q)$(CC) $(LIB_CFLAGS) -shared -Wl,-soname,libmgc.so.$(MAJOR) -o $@ $^ $(LDLIBS)
+
+# Tests link the static library so that they can reach internal hooks
+# (fault injection, the size-class tables).
+$(BUILD)/tests/%: tests/%.c tests/harness.c tests/harness.h $(BUILD)/libmgc.a
+	@mkdir -p $(dir $@)
+	$(call say,TEST    $@)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -rdynamic tests/$*.c tests/harness.c -o $@ $(BUILD)/libmgc.a $(LDLIBS)
+
+$(BUILD)/tools/gen_sizeclasses: tools/gen_sizeclasses.c
+	@mkdir -p $(dir $@)
+	$(call say,TOOL    $@)
+	$(Q)$(CC) -std=c11 -O2 -Wall -Wextra -Werror $< -o $@
+
+test: all $(TESTS) $(BUILD)/tools/gen_sizeclasses
+	@BUILD=$(BUILD) sh tests/run.sh $(TESTS)
+
+sizeclasses: $(BUILD)/tools/gen_sizeclasses
+	$< > src/sizeclasses.c
+
+bench: all
+	@$(MAKE) --no-print-directory -C bench BUILD=$(abspath $(BUILD)) QUICK=$(QUICK)
+
+install: $(BUILD)/libmgc.a $(BUILD)/libmgc.so
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 include/mgc.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(BUILD)/libmgc.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libmgc.so $(DESTDIR)$(PREFIX)/lib/libmgc.so.$(VERSION)
+	ln -sf libmgc.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libmgc.so.$(MAJOR)
+	ln -sf libmgc.so.$(MAJOR) $(DESTDIR)$(PREFIX)/lib/libmgc.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' mgc.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/mgc.pc
+
+clean:
+	rm -rf build
+
+-include $(OBJECTS:.o=.d) $(TESTS:=.d)

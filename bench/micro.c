@@ -1,0 +1,121 @@
+/*
+ * micro.c: allocation microbenchmarks in nanoseconds per operation.
+ *
+ *   alloc        allocate a batch of objects, keeping them all (the batch is
+ *                released afterwards, untimed: free for malloc-style
+ *                allocators, dropped for the collectors)
+ *   alloc+free   allocate one object, touch it, free it, in a loop
+ *
+ * Each figure is the median of several repetitions. Output: one line per
+ * case, "case<TAB>ns", for bench/micro.sh to put side by side.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backend.h"
+
+#define REPEATS 7
+
+static double now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Keep the compiler from removing an allocation it can see is unused. */
+#define KEEP(p) __asm__ volatile("" : : "r"(p) : "memory")
+
+static void **batch;
+
+static double time_alloc(size_t size, int noscan, size_t count)
+{
+    double samples[REPEATS];
+    for (int r = 0; r < REPEATS; r++) {
+        double start = now_ns();
+        if (noscan)
+            for (size_t i = 0; i < count; i++)
+                batch[i] = backend_alloc_noscan(size);
+        else
+            for (size_t i = 0; i < count; i++)
+                batch[i] = backend_alloc(size);
+        samples[r] = (now_ns() - start) / (double)count;
+        KEEP(batch);
+        if (BACKEND_IS_GC) {
+            memset(batch, 0, count * sizeof *batch);
+        } else {
+            for (size_t i = 0; i < count; i++)
+                backend_free(batch[i]);
+        }
+    }
+    qsort(samples, REPEATS, sizeof samples[0], compare_doubles);
+    return samples[REPEATS / 2];
+}
+
+static double time_alloc_free(size_t size, int noscan, size_t count)
+{
+    double samples[REPEATS];
+    for (int r = 0; r < REPEATS; r++) {
+        double start = now_ns();
+        for (size_t i = 0; i < count; i++) {
+            char *p = noscan ? backend_alloc_noscan(size) : backend_alloc(size);
+            p[0] = (char)i;
+            KEEP(p);
+            backend_free(p);
+        }
+        samples[r] = (now_ns() - start) / (double)count;
+    }
+    qsort(samples, REPEATS, sizeof samples[0], compare_doubles);
+    return samples[REPEATS / 2];
+}
+
+int main(int argc, char **argv)
+{
+    double scale = argc > 1 ? atof(argv[1]) : 1.0;
+    backend_init();
+    struct {
+        const char *name;
+        size_t size;
+        int noscan;
+        size_t count;
+    } cases[] = {
+        {"8B noscan", 8, 1, 1000000},
+        {"16B noscan", 16, 1, 1000000},
+        {"64B scan", 64, 0, 1000000},
+        {"1KiB scan", 1024, 0, 100000},
+        {"100KiB scan", 100 << 10, 0, 2000},
+    };
+    size_t max_count = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cases[i].count = (size_t)((double)cases[i].count * scale);
+        if (cases[i].count < 100)
+            cases[i].count = 100;
+        if (cases[i].count > max_count)
+            max_count = cases[i].count;
+    }
+    batch = calloc(max_count, sizeof *batch);
+    if (BACKEND_IS_GC) {
+        /* The batch array must be visible to a collector as a root; calloc
+         * memory is not scanned, so give the collectors a heap array. */
+        free(batch);
+        batch = backend_alloc(max_count * sizeof *batch);
+    }
+    /* Warm up: the first touches of fresh memory are not what is measured. */
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        time_alloc(cases[i].size, cases[i].noscan, cases[i].count / 4 + 1);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        printf("alloc %s\t%.2f\n", cases[i].name, time_alloc(cases[i].size, cases[i].noscan, cases[i].count));
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        printf("alloc+free %s\t%.2f\n", cases[i].name,
+               time_alloc_free(cases[i].size, cases[i].noscan, cases[i].count * 4));
+    return 0;
+}

@@ -1,0 +1,182 @@
+/*
+ * cache.c: per-thread caches.
+ *
+ * Each thread allocates from a cache of its own, found through one
+ * initial-exec thread-local pointer, so the fast paths in malloc.c take no
+ * lock and make no call. For each cached span class the cache holds one span
+ * and a window: a copy of the free bits of one 64-slot word of the span's
+ * allocation bitmap. When a window runs dry, cache_refill moves it to the
+ * next word with a free slot, or gives the span back to its central list and
+ * takes another.
+ *
+ * A thread starts on empty_cache, whose windows are all empty, so its first
+ * allocation lands in a slow path that creates its real cache. When the thread
+ * exits, a pthread key destructor gives every span back, folds the cache's
+ * counters into the totals, and keeps the cache for the next thread.
+ */
+#include "mgc_internal.h"
+
+__thread struct cache *thread_cache = &empty_cache;
+
+/* Never written: the fast paths only write after finding room, and an empty
+ * cache never has any. */
+struct cache empty_cache = {.tiny_offset = TINY_SIZE, .tiny_max = TINY_SIZE - 1};
+
+static pthread_key_t cache_key;
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cache *live_caches, *spare_caches;
+static struct cache_counters exited_totals; /* of caches whose thread exited */
+
+static void add_counters(struct cache_counters *sum, const struct cache *c)
+{
+    for (size_t i = 0; i < NUM_CACHED_CLASSES; i++) {
+        const struct alloc_slot *slot = &c->slots[i];
+        uint64_t allocs = load_relaxed(&slot->window_loaded) -
+                          (uint64_t)__builtin_popcountll(load_relaxed(&slot->window));
+        uint64_t frees = load_relaxed(&slot->frees);
+        sum->mallocs += allocs;
+        sum->total_alloc += allocs * slot->elem_size;
+        sum->frees += frees;
+        sum->freed_bytes += frees * slot->elem_size;
+    }
+    uint64_t tiny = load_relaxed(&c->tiny_allocs);
+    sum->mallocs += tiny + load_relaxed(&c->other_allocs);
+    sum->tiny_allocs += tiny;
+    sum->total_alloc += load_relaxed(&c->other_alloc_bytes);
+    /* Objects packed into a tiny block count as freed at once, as in Go:
+     * what stays allocated is the block. */
+    sum->frees += load_relaxed(&c->frees) + tiny;
+    sum->freed_bytes += load_relaxed(&c->freed_bytes);
+}
+
+void cache_sum_counters(struct cache_counters *out)
+{
+    pthread_mutex_lock(&registry_lock);
+    *out = exited_totals;
+    for (struct cache *c = live_caches; c; c = c->next_live)
+        add_counters(out, c);
+    pthread_mutex_unlock(&registry_lock);
+}
+
+static void cache_thread_exit(void *arg)
+{
+    struct cache *c = arg;
+    cache_release_all(c);
+    pthread_mutex_lock(&registry_lock);
+    add_counters(&exited_totals, c);
+    struct cache **link = &live_caches;
+    while (*link != c)
+        link = &(*link)->next_live;
+    *link = c->next_live;
+    c->next_live = spare_caches;
+    spare_caches = c;
+    pthread_mutex_unlock(&registry_lock);
+    thread_cache = &empty_cache;
+}
+
+void cache_init(void)
+{
+    pthread_key_create(&cache_key, cache_thread_exit);
+}
+
+static void cache_reset(struct cache *c)
+{
+    memset(c, 0, sizeof *c);
+    c->tiny_offset = TINY_SIZE;
+    c->tiny_max = debug.tinyalloc ? TINY_SIZE - 1 : 0;
+    for (unsigned i = 0; i < NUM_CACHED_CLASSES; i++)
+        c->slots[i].elem_size = i == SPAN_CLASS_TINY ? TINY_SIZE : class_to_size[i / 2];
+}
+
+struct cache *cache_get(void)
+{
+    struct cache *c = thread_cache;
+    if (likely(c != &empty_cache))
+        return c;
+    runtime_ensure_init();
+    pthread_mutex_lock(&registry_lock);
+    c = spare_caches;
+    if (c)
+        spare_caches = c->next_live;
+    else
+        c = persistent_alloc(sizeof(struct cache), CACHE_LINE, SYS_OTHER);
+    if (c) {
+        cache_reset(c);
+        c->next_live = live_caches;
+        live_caches = c;
+    }
+    pthread_mutex_unlock(&registry_lock);
+    if (!c) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    pthread_setspecific(cache_key, c);
+    thread_cache = c;
+    return c;
+}
+
+/* Point the window at word w of the slot's span; false if it has no free slot. */
+static bool load_window(struct alloc_slot *slot, struct span *s, size_t w)
+{
+    span_fold_freed_word(s, w);
+    uint64_t free_bits = ~load_relaxed64(&s->alloc_bits[w]) & span_word_mask(s, w);
+    if (!free_bits)
+        return false;
+    slot->word_index = w;
+    slot->alloc_word = &s->alloc_bits[w];
+    slot->window_base = s->start + w * 64 * (uintptr_t)s->elem_size;
+    slot->window = free_bits;
+    slot->window_loaded += (uint64_t)__builtin_popcountll(free_bits);
+    return true;
+}
+
+/* Forget the window's remaining slots: they were counted as handed out
+ * when the window was loaded, and are not. */
+static void drop_window(struct alloc_slot *slot)
+{
+    slot->window_loaded -= (uint64_t)__builtin_popcountll(slot->window);
+    slot->window = 0;
+}
+
+bool cache_refill(struct cache *c, unsigned span_class)
+{
+    struct alloc_slot *slot = &c->slots[span_class];
+    struct span *s = slot->span;
+    if (s) {
+        size_t nwords = bitmap_words(s->nelems);
+        drop_window(slot);
+        for (size_t w = slot->word_index + 1; w < nwords; w++)
+            if (load_window(slot, s, w))
+                return true;
+        slot->span = NULL;
+        central_release(s);
+    }
+    for (;;) {
+        s = central_acquire(span_class, c);
+        if (!s)
+            return false;
+        slot->span = s;
+        size_t nwords = bitmap_words(s->nelems);
+        for (size_t w = 0; w < nwords; w++)
+            if (load_window(slot, s, w))
+                return true;
+        /* Full after all (cannot happen for a partial or fresh span); give
+         * it back rather than trust it. */
+        slot->span = NULL;
+        central_release(s);
+    }
+}
+
+void cache_release_all(struct cache *c)
+{
+    c->tiny_block = 0;
+    c->tiny_offset = TINY_SIZE;
+    for (unsigned i = 0; i < NUM_CACHED_CLASSES; i++) {
+        struct alloc_slot *slot = &c->slots[i];
+        struct span *s = slot->span;
+        drop_window(slot);
+        slot->span = NULL;
+        if (s)
+            central_release(s);
+    }
+}

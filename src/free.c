@@ -1,0 +1,181 @@
+/*
+ * free.c: explicit free and the questions about a pointer (mgc_base,
+ * mgc_usable_size) that share its lookup.
+ *
+ * mgc_free checks every pointer it is given, as glibc does, and aborts with
+ * "mgc: free of <address>: <reason>" rather than corrupt the heap. The
+ * allocation bitmap makes the double-free check exact: an object is
+ * allocated if and only if its allocation bit is set and no freed bit is
+ * pending for it.
+ *
+ * The common case, freeing into the span the calling thread allocates from,
+ * needs no lock: clear the bit, zero the object, and put it back in the
+ * allocation window if the window covers it. Other small objects go through
+ * their central list (central.c), large ones back to the page heap.
+ */
+#include "mgc_internal.h"
+
+/* Frees by a thread that could not get a cache (out of memory). */
+static uint64_t cacheless_frees, cacheless_freed_bytes;
+
+enum object_status object_find(uintptr_t p, struct object_ref *out)
+{
+    struct span *s = span_map_entry(p);
+    if (!s || p < s->start || p - s->start >= span_bytes(s))
+        return heap_address(p) ? OBJECT_NOT_ALLOCATED : OBJECT_NOT_HEAP;
+    if (load_relaxed(&s->state) != SPAN_IN_USE || p >= s->limit)
+        return OBJECT_NOT_ALLOCATED;
+    size_t index = s->large ? 0 : span_object_index(s, p);
+    uint64_t bit = (uint64_t)1 << (index % 64);
+    if (!(load_relaxed64(&s->alloc_bits[index / 64]) & bit) ||
+        (load_relaxed64(&s->freed_bits[index / 64]) & bit))
+        return OBJECT_NOT_ALLOCATED;
+    out->span = s;
+    out->index = index;
+    out->base = s->start + index * (uintptr_t)s->elem_size;
+    out->size = s->large ? span_bytes(s) : s->elem_size;
+    if (s->tiny)
+        return OBJECT_IN_TINY_BLOCK;
+    return p == out->base ? OBJECT_START : OBJECT_INTERIOR;
+}
+
+const char *object_status_text(enum object_status status)
+{
+    switch (status) {
+    case OBJECT_START:
+    case OBJECT_IN_TINY_BLOCK:
+        return "allocated object";
+    case OBJECT_INTERIOR:
+        return "not the start of an object";
+    case OBJECT_NOT_ALLOCATED:
+        return "object is not allocated (double free?)";
+    case OBJECT_NOT_HEAP:
+        break;
+    }
+    return "not an mgc heap address";
+}
+
+static void count_free(struct cache *c, size_t bytes)
+{
+    uint64_t *frees = c ? &c->frees : &cacheless_frees;
+    uint64_t *freed = c ? &c->freed_bytes : &cacheless_freed_bytes;
+    if (c) {
+        store_relaxed(frees, load_relaxed(frees) + 1);
+        store_relaxed(freed, load_relaxed(freed) + bytes);
+    } else {
+        __atomic_fetch_add(frees, 1, __ATOMIC_RELAXED);
+        __atomic_fetch_add(freed, bytes, __ATOMIC_RELAXED);
+    }
+}
+
+void free_read_cacheless_counters(uint64_t *frees, uint64_t *freed_bytes)
+{
+    *frees = __atomic_load_n(&cacheless_frees, __ATOMIC_RELAXED);
+    *freed_bytes = __atomic_load_n(&cacheless_freed_bytes, __ATOMIC_RELAXED);
+}
+
+static void free_large(struct span *s, void *p)
+{
+    /* Claim the object atomically, so that two racing frees cannot both
+     * give its pages back. */
+    if (!(__atomic_fetch_and(&s->alloc_bits[0], ~(uint64_t)1, __ATOMIC_ACQ_REL) & 1))
+        report_bad_pointer("free", p, "object is not allocated (double free?)");
+    if (debug.efence)
+        heap_retire_span(s);
+    else
+        heap_free_span(s);
+}
+
+/* Free an allocated object of a span the calling thread's cache holds:
+ * clear its bit, zero it (free slots read as zero), and put it back in the
+ * window when the window covers it. No lock: only the owner changes the
+ * span's allocation bits. False when address is not such an object. */
+static inline bool free_in_own_span(struct cache *c, struct span *s, uintptr_t address)
+{
+    if (address - s->start >= s->limit - s->start || s->tiny)
+        return false;
+    size_t index = span_object_index(s, address);
+    size_t w = index / 64;
+    uint64_t bit = (uint64_t)1 << (index % 64);
+    uint64_t alloc = load_relaxed64(&s->alloc_bits[w]);
+    if (address != s->start + index * (uintptr_t)s->elem_size || !(alloc & bit) ||
+        (load_relaxed64(&s->freed_bits[w]) & bit))
+        return false;
+    zero_object((void *)address, s->elem_size);
+    store_relaxed64(&s->alloc_bits[w], alloc & ~bit);
+    struct alloc_slot *slot = &c->slots[s->span_class];
+    if (slot->word_index == w) {
+        store_relaxed(&slot->window, slot->window | bit);
+        store_relaxed(&slot->window_loaded, slot->window_loaded + 1);
+    }
+    store_relaxed(&slot->frees, slot->frees + 1);
+    return true;
+}
+
+/* Everything but the common case: NULL, the zero-size object, tiny
+ * objects, large objects, other threads' spans, and bad pointers. */
+static NOINLINE void free_slow(void *p)
+{
+    if (!p || p == (void *)zero_size_object)
+        return;
+    struct cache *c = cache_get();
+    for (;;) {
+        struct object_ref ref;
+        enum object_status status = object_find((uintptr_t)p, &ref);
+        if (status == OBJECT_IN_TINY_BLOCK)
+            return; /* the collector reclaims the block with its last object */
+        if (status != OBJECT_START)
+            report_bad_pointer("free", p, object_status_text(status));
+        struct span *s = ref.span;
+        if (s->large) {
+            free_large(s, p);
+        } else if (c && load_relaxed(&s->owner) == c) {
+            if (!free_in_own_span(c, s, (uintptr_t)p))
+                report_bad_pointer("free", p, object_status_text(OBJECT_NOT_ALLOCATED));
+            return; /* counted by free_in_own_span */
+        } else if (!central_free_object(s, s->span_class, (uintptr_t)p, ref.index)) {
+            continue; /* the span changed under us: look again */
+        }
+        count_free(c, ref.size);
+        return;
+    }
+}
+
+void mgc_free(void *p)
+{
+    /* A span's owner is only ever a real cache, so a thread still on the
+     * empty cache never takes this path. */
+    uintptr_t address = (uintptr_t)p;
+    struct cache *c = thread_cache;
+    struct span *s = span_map_entry(address);
+    if (likely(s != NULL && load_relaxed(&s->owner) == c) && likely(free_in_own_span(c, s, address)))
+        return;
+    free_slow(p);
+}
+size_t mgc_usable_size(const void *p)
+{
+    struct object_ref ref;
+    switch (object_find((uintptr_t)p, &ref)) {
+    case OBJECT_START:
+        return ref.size;
+    case OBJECT_IN_TINY_BLOCK:
+        return ref.base + TINY_SIZE - (uintptr_t)p;
+    default:
+        return 0;
+    }
+}
+
+void *mgc_base(const void *p)
+{
+    if (p == (const void *)zero_size_object)
+        return (void *)zero_size_object;
+    struct object_ref ref;
+    switch (object_find((uintptr_t)p, &ref)) {
+    case OBJECT_START:
+    case OBJECT_INTERIOR:
+    case OBJECT_IN_TINY_BLOCK:
+        return (void *)ref.base;
+    default:
+        return NULL;
+    }
+}

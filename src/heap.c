@@ -1,0 +1,584 @@
+/*
+ * heap.c: the page heap. It owns all heap memory, in 8 KiB pages.
+ *
+ * Memory is reserved from the OS in arenas of 64 MiB, aligned to 64 MiB. An
+ * arena's first pages hold its header (the page -> span map and page bits,
+ * see mgc_internal.h); the rest are heap pages. The heap grows into an arena
+ * in steps of at least 512 KiB: heap_sys counts what it has grown into, not
+ * the whole reservation. An object too big for one arena gets a reservation
+ * of its own (header, then the object), unmapped when the object is freed.
+ *
+ * Free pages form runs, each described by a span in state SPAN_FREE, kept on
+ * free lists by length (one list per length below 128 pages, one list for
+ * longer runs). Allocation takes the smallest run that fits and splits it;
+ * freeing merges a run with free neighbours, found through the map entries
+ * of their first and last pages.
+ *
+ * Two bits per page track what a free page holds: dirty (old bytes; must be
+ * zeroed before an object sees it) and released (returned to the OS; reads as
+ * zero, costs no memory). Fresh pages are neither. So memory fresh from the
+ * OS is never cleared twice.
+ *
+ * Large objects (over 32 KiB) get a span of their own straight from here, and
+ * stay on a list of large spans for whoever needs to walk them.
+ *
+ * One lock guards all of it; the fast paths never come here.
+ */
+#include "mgc_internal.h"
+
+#define FREE_LIST_PAGES 128 /* runs shorter than this have a list per length */
+#define ARENA_HINT_START ((uintptr_t)0x2000 << 32)
+#define HEAP_RETAIN_MIN ((size_t)8 << 20) /* free pages kept without releasing */
+
+uint16_t *arena_table;
+
+static struct {
+    pthread_mutex_t lock;
+    struct span_list free_runs[FREE_LIST_PAGES]; /* index = npages; [0] unused */
+    struct span_list free_runs_long;             /* npages >= FREE_LIST_PAGES */
+    uint64_t free_runs_present[FREE_LIST_PAGES / 64];
+    struct span_list large;                      /* large objects in use */
+    uintptr_t grow_next, grow_end;               /* the part of the arena not grown into */
+    uintptr_t next_hint;
+    struct heap_counters counters;
+    struct fixed_alloc span_records;
+    struct fixed_alloc bitmap_blocks[5];         /* 3 bitmaps of 2, 4, 8, 16, 32 words */
+} heap = {
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .next_hint = ARENA_HINT_START,
+    .span_records = {.size = sizeof(struct span), .kind = SYS_OTHER},
+    .bitmap_blocks = {{.size = 3 * 2 * 8, .kind = SYS_GC},
+                      {.size = 3 * 4 * 8, .kind = SYS_GC},
+                      {.size = 3 * 8 * 8, .kind = SYS_GC},
+                      {.size = 3 * 16 * 8, .kind = SYS_GC},
+                      {.size = 3 * 32 * 8, .kind = SYS_GC}},
+};
+
+void heap_lock(void) { pthread_mutex_lock(&heap.lock); }
+void heap_unlock(void) { pthread_mutex_unlock(&heap.lock); }
+
+/* The arena table, made on the first growth so that a refusal is an
+ * ordinary out-of-memory failure that a later call may retry. 8 MiB of
+ * address space; only the pages covering arenas in use are ever touched, and
+ * like Go, mgc does not count it in sys. Heap lock held. */
+static bool ensure_arena_table(void)
+{
+    if (arena_table)
+        return true;
+    uint16_t *table = os_reserve(ARENA_TABLE_ENTRIES * sizeof(uint16_t), 0);
+    if (!table)
+        return false;
+    __atomic_store_n(&arena_table, table, __ATOMIC_RELEASE);
+    return true;
+}
+
+struct span *heap_first_large(void) { return heap.large.first; }
+
+/* ---- Page bits ------------------------------------------------------------------------ */
+
+enum page_bit { PAGE_DIRTY, PAGE_RELEASED };
+
+static uint64_t *page_bit_words(struct arena *a, enum page_bit which)
+{
+    return which == PAGE_DIRTY ? a->dirty_pages : a->released_pages;
+}
+
+/* Set or clear one kind of page bit over [start, start + npages pages), a
+ * run inside one arena, and return how many of those bits were set before.
+ * Heap lock held. */
+static size_t page_bits_assign(uintptr_t start, size_t npages, enum page_bit which, bool value)
+{
+    size_t was_set = 0;
+    uint64_t *words = page_bit_words(arena_of(start), which);
+    size_t first = arena_page_index(start);
+    for (size_t i = first; i < first + npages;) {
+        size_t bit = i % 64, count = 64 - bit < first + npages - i ? 64 - bit : first + npages - i;
+        uint64_t mask = (count == 64 ? ~(uint64_t)0 : (((uint64_t)1 << count) - 1)) << bit;
+        uint64_t word = load_relaxed64(&words[i / 64]);
+        was_set += (size_t)__builtin_popcountll(word & mask);
+        store_relaxed64(&words[i / 64], value ? word | mask : word & ~mask);
+        i += count;
+    }
+    return was_set;
+}
+
+static bool page_bit_test(const struct arena *a, uintptr_t addr, enum page_bit which)
+{
+    size_t page = arena_page_index(addr);
+    const uint64_t *words = which == PAGE_DIRTY ? a->dirty_pages : a->released_pages;
+    return (load_relaxed64(&words[page / 64]) >> (page % 64)) & 1;
+}
+
+/* Zero the dirty pages of a span the caller holds alone. Runs outside the
+ * heap lock: nobody else changes the bits of these pages meanwhile, and the
+ * word-sized relaxed accesses keep neighbours' updates intact. */
+static void zero_dirty_pages(uintptr_t start, size_t npages)
+{
+    const struct arena *a = arena_of(start);
+    uintptr_t run_start = 0;
+    size_t run_pages = 0;
+    for (size_t i = 0; i <= npages; i++) {
+        uintptr_t addr = start + (i << PAGE_SHIFT);
+        if (i < npages && page_bit_test(a, addr, PAGE_DIRTY)) {
+            if (!run_pages)
+                run_start = addr;
+            run_pages++;
+        } else if (run_pages) {
+            memset((void *)run_start, 0, run_pages << PAGE_SHIFT);
+            run_pages = 0;
+        }
+    }
+}
+
+/* ---- Span records and bitmaps ------------------------------------------------------- */
+
+static struct span *new_span_record(void)
+{
+    return fixed_alloc(&heap.span_records);
+}
+
+static void free_span_record(struct span *s)
+{
+    store_relaxed(&s->state, 0);
+    fixed_free(&heap.span_records, s);
+}
+
+static int bitmap_bucket(size_t nwords)
+{
+    int bucket = 0;
+    while (((size_t)2 << bucket) < nwords)
+        bucket++;
+    return bucket;
+}
+
+/* Give a span its class, geometry and bitmaps. Heap lock held. */
+static bool span_init_for_class(struct span *s, unsigned span_class)
+{
+    unsigned size_class = span_class_size_class(span_class);
+    s->span_class = (uint16_t)span_class;
+    s->size_class = (uint8_t)size_class;
+    s->tiny = span_class == SPAN_CLASS_TINY;
+    s->noscan = span_class_noscan(span_class);
+    s->uncollectable = span_class >= SPAN_CLASS_UNCOLLECTABLE_BASE;
+    s->large = size_class == 0;
+    if (s->large) {
+        s->elem_size = (uint32_t)(span_bytes(s) > UINT32_MAX ? 0 : span_bytes(s));
+        s->nelems = 1;
+        s->reciprocal = 0; /* every offset is object 0 */
+        s->limit = s->start + span_bytes(s);
+    } else {
+        s->elem_size = class_to_size[size_class];
+        s->nelems = (uint32_t)(span_bytes(s) / s->elem_size);
+        s->reciprocal = class_to_reciprocal[size_class];
+        s->limit = s->start + (uintptr_t)s->nelems * s->elem_size;
+    }
+    size_t nwords = bitmap_words(s->nelems);
+    uint64_t *bits = s->inline_bits;
+    if (nwords > 1) {
+        bits = fixed_alloc(&heap.bitmap_blocks[bitmap_bucket(nwords)]);
+        if (!bits)
+            return false;
+    } else {
+        memset(s->inline_bits, 0, sizeof s->inline_bits);
+    }
+    size_t stride = nwords > 1 ? (size_t)2 << bitmap_bucket(nwords) : 1;
+    s->alloc_bits = bits;
+    s->freed_bits = bits + stride;
+    s->mark_bits = bits + 2 * stride;
+    s->owner = NULL;
+    s->allocated_count = 0;
+    s->needs_zero = false;
+    return true;
+}
+
+static void span_release_bitmaps(struct span *s)
+{
+    size_t nwords = bitmap_words(s->nelems);
+    if (nwords > 1)
+        fixed_free(&heap.bitmap_blocks[bitmap_bucket(nwords)], s->alloc_bits);
+    s->alloc_bits = s->freed_bits = s->mark_bits = NULL;
+}
+
+/* ---- The map --------------------------------------------------------------------------- */
+
+static void map_set(uintptr_t addr, struct span *s)
+{
+    store_relaxed(&arena_of(addr)->spans[arena_page_index(addr)], s);
+}
+
+static void map_span_pages(struct span *s)
+{
+    for (size_t i = 0; i < s->npages; i++)
+        map_set(s->start + (i << PAGE_SHIFT), s);
+}
+
+static void map_free_run_ends(struct span *s)
+{
+    map_set(s->start, s);
+    map_set(s->start + ((s->npages - 1) << PAGE_SHIFT), s);
+}
+
+/* ---- Free runs ------------------------------------------------------------------------ */
+
+static struct span_list *free_list_for(size_t npages)
+{
+    return npages < FREE_LIST_PAGES ? &heap.free_runs[npages] : &heap.free_runs_long;
+}
+
+static void free_runs_push(struct span *s)
+{
+    span_list_push(free_list_for(s->npages), s, LIST_FREE_PAGES);
+    if (s->npages < FREE_LIST_PAGES)
+        heap.free_runs_present[s->npages / 64] |= (uint64_t)1 << (s->npages % 64);
+}
+
+static void free_runs_remove(struct span *s)
+{
+    struct span_list *l = free_list_for(s->npages);
+    span_list_remove(l, s);
+    if (s->npages < FREE_LIST_PAGES && !l->first)
+        heap.free_runs_present[s->npages / 64] &= ~((uint64_t)1 << (s->npages % 64));
+}
+
+/* Put a run of free pages (state, start, npages set) on the free lists,
+ * merged with free neighbours. */
+static void free_runs_insert(struct span *s)
+{
+    s->state = SPAN_FREE;
+    /* Runs never cross an arena: its header pages, which have no map
+     * entries, separate it from the one before. */
+    uintptr_t arena = s->start & ~(uintptr_t)(ARENA_SIZE - 1);
+    if (arena_page_index(s->start) > ARENA_HEADER_PAGES) {
+        struct span *before = span_map_entry(s->start - 1);
+        if (before && before != s && before->state == SPAN_FREE &&
+            before->start + span_bytes(before) == s->start) {
+            free_runs_remove(before);
+            s->start = before->start;
+            s->npages += before->npages;
+            free_span_record(before);
+        }
+    }
+    uintptr_t end = s->start + span_bytes(s);
+    if (end < arena + ARENA_SIZE) {
+        struct span *after = span_map_entry(end);
+        if (after && after != s && after->state == SPAN_FREE && after->start == end) {
+            free_runs_remove(after);
+            s->npages += after->npages;
+            free_span_record(after);
+        }
+    }
+    map_free_run_ends(s);
+    free_runs_push(s);
+}
+
+/* The smallest free run of at least npages, removed from its list. */
+static struct span *free_runs_take(size_t npages)
+{
+    if (npages < FREE_LIST_PAGES) {
+        for (size_t w = npages / 64; w < FREE_LIST_PAGES / 64; w++) {
+            uint64_t present = heap.free_runs_present[w];
+            if (w == npages / 64)
+                present &= ~(uint64_t)0 << (npages % 64);
+            if (present) {
+                struct span *s = heap.free_runs[w * 64 + (size_t)__builtin_ctzll(present)].first;
+                free_runs_remove(s);
+                return s;
+            }
+        }
+    }
+    struct span *best = NULL;
+    for (struct span *s = heap.free_runs_long.first; s; s = s->next)
+        if (s->npages >= npages && (!best || s->npages < best->npages ||
+                                    (s->npages == best->npages && s->start < best->start)))
+            best = s;
+    if (best)
+        free_runs_remove(best);
+    return best;
+}
+
+/* ---- Growth ----------------------------------------------------------------------------- */
+
+/* Reserve size bytes (a multiple of ARENA_SIZE) aligned to ARENA_SIZE. */
+static uintptr_t reserve_blocks(size_t size)
+{
+    if (!ensure_arena_table())
+        return 0;
+    void *p = os_reserve(size, heap.next_hint);
+    if (!p)
+        return 0;
+    uintptr_t base = (uintptr_t)p;
+    if (base & (ARENA_SIZE - 1)) {
+        os_unmap(p, size);
+        p = os_reserve(size + ARENA_SIZE, 0);
+        if (!p)
+            return 0;
+        uintptr_t raw = (uintptr_t)p;
+        base = (raw + ARENA_SIZE - 1) & ~(uintptr_t)(ARENA_SIZE - 1);
+        if (base > raw)
+            os_unmap(p, base - raw);
+        os_unmap((void *)(base + size), raw + ARENA_SIZE - base);
+    }
+    if ((base + size - 1) >> ADDRESS_BITS) {
+        os_unmap((void *)base, size);
+        errno = ENOMEM;
+        return 0;
+    }
+    heap.next_hint = base + size;
+    return base;
+}
+
+static void table_set(uintptr_t base, size_t nblocks, bool present)
+{
+    for (size_t k = 0; k < nblocks; k++)
+        store_relaxed(&arena_table[(base >> ARENA_SHIFT) + k], (uint16_t)(present ? k + 1 : 0));
+}
+
+/* Turn [start, start + size) of an arena into free heap pages. */
+static bool add_grown_pages(uintptr_t start, size_t size)
+{
+    struct span *s = new_span_record();
+    if (!s)
+        return false;
+    s->start = start;
+    s->npages = size >> PAGE_SHIFT;
+    heap.counters.heap_sys += size;
+    heap.counters.heap_free += size;
+    free_runs_insert(s);
+    return true;
+}
+
+/* Make room for a run of npages (at most ARENA_USABLE_PAGES). Heap lock held. */
+static bool heap_grow(size_t npages)
+{
+    size_t need = npages << PAGE_SHIFT;
+    if (heap.grow_end - heap.grow_next < need) {
+        uintptr_t base = reserve_blocks(ARENA_SIZE);
+        if (!base)
+            return false;
+        /* The rest of the old arena becomes ordinary free pages. */
+        if (heap.grow_end > heap.grow_next && !add_grown_pages(heap.grow_next, heap.grow_end - heap.grow_next)) {
+            os_unmap((void *)base, ARENA_SIZE);
+            return false;
+        }
+        table_set(base, 1, true);
+        sys_account(SYS_OTHER, (int64_t)(ARENA_HEADER_PAGES << PAGE_SHIFT));
+        heap.grow_next = base + (ARENA_HEADER_PAGES << PAGE_SHIFT);
+        heap.grow_end = base + ARENA_SIZE;
+    }
+    if (need < HEAP_GROW_MIN)
+        need = HEAP_GROW_MIN;
+    if (need > heap.grow_end - heap.grow_next)
+        need = heap.grow_end - heap.grow_next;
+    if (!add_grown_pages(heap.grow_next, need))
+        return false;
+    heap.grow_next += need;
+    return true;
+}
+
+/* An object bigger than an arena: a reservation of its own, its header in
+ * the first block, the object right after it. Heap lock held. */
+static struct span *alloc_huge_span(size_t npages, unsigned span_class)
+{
+    size_t header = ARENA_HEADER_PAGES << PAGE_SHIFT;
+    if (npages > (((size_t)1 << ADDRESS_BITS) >> PAGE_SHIFT)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t reserve = (header + (npages << PAGE_SHIFT) + ARENA_SIZE - 1) & ~(ARENA_SIZE - 1);
+    if (reserve / ARENA_SIZE > UINT16_MAX - 1) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    struct span *s = new_span_record();
+    if (!s)
+        return NULL;
+    uintptr_t base = reserve_blocks(reserve);
+    if (!base) {
+        free_span_record(s);
+        return NULL;
+    }
+    s->start = base + header;
+    s->npages = npages;
+    if (!span_init_for_class(s, span_class)) {
+        free_span_record(s);
+        os_unmap((void *)base, reserve);
+        return NULL;
+    }
+    /* Give back the address space past the object at once. */
+    uintptr_t end = s->start + span_bytes(s);
+    if (end < base + reserve)
+        os_unmap((void *)end, base + reserve - end);
+    struct arena *a = (struct arena *)base;
+    a->huge_span = s;
+    table_set(base, reserve / ARENA_SIZE, true);
+    for (uintptr_t addr = s->start; addr < base + ARENA_SIZE; addr += PAGE_SIZE)
+        map_set(addr, s);
+    sys_account(SYS_OTHER, (int64_t)header);
+    heap.counters.heap_sys += span_bytes(s);
+    return s;
+}
+
+static bool is_huge(const struct span *s)
+{
+    return s->npages > ARENA_USABLE_PAGES;
+}
+
+static void release_free_pages_locked(size_t keep_bytes);
+
+/* ---- Spans in and out ----------------------------------------------------------------- */
+
+struct span *heap_alloc_span(size_t npages, unsigned span_class, bool skip_zero)
+{
+    pthread_mutex_lock(&heap.lock);
+    if (npages > ARENA_USABLE_PAGES) {
+        struct span *huge = alloc_huge_span(npages, span_class);
+        if (huge) {
+            span_list_push(&heap.large, huge, LIST_LARGE);
+            heap.counters.heap_inuse += span_bytes(huge);
+            store_relaxed(&huge->state, SPAN_IN_USE);
+        }
+        pthread_mutex_unlock(&heap.lock);
+        return huge; /* fresh from the OS: already zero */
+    }
+    /* Every record this may need, before anything changes. */
+    struct span *remainder = new_span_record();
+    struct span *s = remainder ? free_runs_take(npages) : NULL;
+    if (remainder && !s && heap_grow(npages))
+        s = free_runs_take(npages);
+    if (!s) {
+        if (remainder)
+            free_span_record(remainder);
+        pthread_mutex_unlock(&heap.lock);
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (s->npages > npages) {
+        remainder->start = s->start + (npages << PAGE_SHIFT);
+        remainder->npages = s->npages - npages;
+        remainder->state = SPAN_FREE;
+        map_free_run_ends(remainder);
+        free_runs_push(remainder);
+        s->npages = npages;
+    } else {
+        free_span_record(remainder);
+    }
+    size_t released = page_bits_assign(s->start, npages, PAGE_RELEASED, false);
+    heap.counters.heap_released -= (uint64_t)released << PAGE_SHIFT;
+    heap.counters.heap_free -= (uint64_t)(npages - released) << PAGE_SHIFT;
+
+    if (!span_init_for_class(s, span_class)) {
+        /* Back to the free runs; its pages count as held (not released)
+         * from now on, which overstates memory use a little, never the
+         * other way round. */
+        heap.counters.heap_free += span_bytes(s);
+        free_runs_insert(s);
+        pthread_mutex_unlock(&heap.lock);
+        errno = ENOMEM;
+        return NULL;
+    }
+    map_span_pages(s);
+    if (s->large)
+        span_list_push(&heap.large, s, LIST_LARGE);
+    heap.counters.heap_inuse += span_bytes(s);
+    store_relaxed(&s->state, SPAN_IN_USE);
+    pthread_mutex_unlock(&heap.lock);
+
+    if (!skip_zero)
+        zero_dirty_pages(s->start, npages);
+    return s;
+}
+
+void heap_free_span(struct span *s)
+{
+    pthread_mutex_lock(&heap.lock);
+    if (s->list == LIST_LARGE)
+        span_list_remove(&heap.large, s);
+    span_release_bitmaps(s);
+    if (is_huge(s)) {
+        uintptr_t base = s->start - (ARENA_HEADER_PAGES << PAGE_SHIFT);
+        size_t reserved = s->start + span_bytes(s) - base;
+        table_set(base, (reserved + ARENA_SIZE - 1) / ARENA_SIZE, false);
+        sys_account(SYS_OTHER, -(int64_t)(ARENA_HEADER_PAGES << PAGE_SHIFT));
+        heap.counters.heap_sys -= span_bytes(s);
+        heap.counters.heap_inuse -= span_bytes(s);
+        free_span_record(s);
+        pthread_mutex_unlock(&heap.lock);
+        os_unmap((void *)base, reserved);
+        return;
+    }
+    heap.counters.heap_inuse -= span_bytes(s);
+    heap.counters.heap_free += span_bytes(s);
+    page_bits_assign(s->start, s->npages, PAGE_DIRTY, true);
+    store_relaxed(&s->state, SPAN_FREE);
+    free_runs_insert(s);
+    /* Keep some free pages for reuse; give the excess back to the OS. */
+    size_t retain = heap.counters.heap_inuse / 4;
+    if (retain < HEAP_RETAIN_MIN)
+        retain = HEAP_RETAIN_MIN;
+    if (heap.counters.heap_free > retain)
+        release_free_pages_locked(retain);
+    pthread_mutex_unlock(&heap.lock);
+}
+
+void heap_retire_span(struct span *s)
+{
+    os_protect_none((void *)s->start, span_bytes(s));
+    pthread_mutex_lock(&heap.lock);
+    if (s->list == LIST_LARGE)
+        span_list_remove(&heap.large, s);
+    heap.counters.heap_inuse -= span_bytes(s);
+    heap.counters.heap_released += span_bytes(s);
+    /* The span keeps its map entries and record, so later lookups find a
+     * dead span rather than a reused one. */
+    store_relaxed(&s->state, SPAN_DEAD);
+    pthread_mutex_unlock(&heap.lock);
+}
+
+/* Release one free run's pages that are not released yet. Heap lock held. */
+static void release_run(struct span *s)
+{
+    /* Walk the run page by page, giving back maximal stretches of pages that
+     * are still held. */
+    uintptr_t stretch = 0;
+    size_t stretch_pages = 0;
+    for (size_t i = 0; i <= s->npages; i++) {
+        uintptr_t addr = s->start + (i << PAGE_SHIFT);
+        bool held = i < s->npages && !page_bit_test(arena_of(addr), addr, PAGE_RELEASED);
+        if (held) {
+            if (!stretch_pages)
+                stretch = addr;
+            stretch_pages++;
+        } else if (stretch_pages) {
+            os_release((void *)stretch, stretch_pages << PAGE_SHIFT);
+            page_bits_assign(stretch, stretch_pages, PAGE_RELEASED, true);
+            page_bits_assign(stretch, stretch_pages, PAGE_DIRTY, false);
+            heap.counters.heap_free -= (uint64_t)stretch_pages << PAGE_SHIFT;
+            heap.counters.heap_released += (uint64_t)stretch_pages << PAGE_SHIFT;
+            stretch_pages = 0;
+        }
+    }
+}
+
+static void release_free_pages_locked(size_t keep_bytes)
+{
+    /* Longest runs first: they give back the most for one system call. */
+    for (struct span *s = heap.free_runs_long.first; s && heap.counters.heap_free > keep_bytes; s = s->next)
+        release_run(s);
+    for (size_t n = FREE_LIST_PAGES - 1; n > 0 && heap.counters.heap_free > keep_bytes; n--)
+        for (struct span *s = heap.free_runs[n].first; s && heap.counters.heap_free > keep_bytes; s = s->next)
+            release_run(s);
+}
+
+void heap_release_free_pages(size_t keep_bytes)
+{
+    pthread_mutex_lock(&heap.lock);
+    release_free_pages_locked(keep_bytes);
+    pthread_mutex_unlock(&heap.lock);
+}
+
+void heap_read_counters(struct heap_counters *out)
+{
+    pthread_mutex_lock(&heap.lock);
+    *out = heap.counters;
+    pthread_mutex_unlock(&heap.lock);
+}

@@ -1,0 +1,222 @@
+/*
+ * malloc.c: the allocation entry points and their fast paths.
+ *
+ * Three paths, fastest first:
+ *
+ *   tiny   noscan requests under 16 bytes bump tiny_offset inside the
+ *          thread's current 16-byte block, aligned to 8, 4 or 2 by size
+ *          (the 2014 seed's rule). The cache keeps (block, offset), never a
+ *          pointer past the block (the 2015 seed's fix). When the request
+ *          does not fit, a new block is taken, and whichever of the old and
+ *          new block has more room left stays current.
+ *   small  up to 32 KiB: take the lowest set bit of the size class's window
+ *          (see cache.c), set the matching allocation bit, done.
+ *   slow   everything else, in alloc_slow: first use, size 0, empty windows,
+ *          large objects, uncollectable objects, MGC_DEBUG=efence.
+ *
+ * The fast paths take no lock, make no call and use no atomic
+ * read-modify-write. They need not zero: a free slot always reads as zero
+ * (span.c), and the tiny allocator only hands out bytes of a block that was
+ * zero when it was taken.
+ */
+#include "mgc_internal.h"
+
+uint64_t zero_size_object[2] __attribute__((aligned(16)));
+
+static inline void counter_add(uint64_t *counter, uint64_t n)
+{
+    store_relaxed(counter, load_relaxed(counter) + n);
+}
+
+/* Take the lowest free slot of a non-empty window. The allocation bit is
+ * set at once, so that a free from another thread can tell an allocated
+ * object from a free slot. */
+static inline void *take_from_window(struct alloc_slot *slot, uint64_t window)
+{
+    uint64_t bit = window & (0 - window);
+    store_relaxed64(slot->alloc_word, load_relaxed64(slot->alloc_word) | bit);
+    store_relaxed(&slot->window, window ^ bit);
+    return (void *)(slot->window_base + (uintptr_t)__builtin_ctzll(window) * slot->elem_size);
+}
+
+/* Offset of a tiny request of size bytes (1..15) in a block whose first
+ * free byte is at offset: aligned to 8, 4 or 2 by what divides size. Below
+ * 16, the lowest set bit of size is exactly that alignment. */
+static inline size_t tiny_aligned_offset(size_t offset, size_t size)
+{
+    size_t mask = (size & (0 - size)) - 1;
+    return (offset + mask) & ~mask;
+}
+
+/* ---- Slow paths ------------------------------------------------------------------------ */
+
+static void *large_alloc(struct cache *c, size_t size, unsigned flags)
+{
+    if (size > ((size_t)1 << ADDRESS_BITS)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t npages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
+    unsigned span_class = make_span_class(0, flags & MGC_NOSCAN, flags & MGC_UNCOLLECTABLE);
+    struct span *s = heap_alloc_span(npages, span_class, flags & MGC_NOZERO);
+    if (!s)
+        return NULL;
+    store_relaxed64(&s->alloc_bits[0], 1);
+    counter_add(&c->other_allocs, 1);
+    counter_add(&c->other_alloc_bytes, span_bytes(s));
+    return (void *)s->start;
+}
+
+static void *uncollectable_small_alloc(struct cache *c, size_t size, unsigned flags)
+{
+    unsigned size_class = size_to_class(size);
+    void *p = central_alloc_object(make_span_class(size_class, flags & MGC_NOSCAN, true));
+    if (!p)
+        return NULL;
+    counter_add(&c->other_allocs, 1);
+    counter_add(&c->other_alloc_bytes, class_to_size[size_class]);
+    return p;
+}
+
+static void *tiny_alloc(struct cache *c, size_t size)
+{
+    size_t offset = tiny_aligned_offset(c->tiny_offset, size);
+    if (offset + size <= TINY_SIZE) {
+        c->tiny_offset = offset + size;
+        counter_add(&c->tiny_allocs, 1);
+        return (void *)(c->tiny_block + offset);
+    }
+    struct alloc_slot *slot = &c->slots[SPAN_CLASS_TINY];
+    if (!slot->window && !cache_refill(c, SPAN_CLASS_TINY))
+        return NULL;
+    void *block = take_from_window(slot, slot->window);
+    /* Keep whichever block has more room left. */
+    if (size < c->tiny_offset) {
+        c->tiny_block = (uintptr_t)block;
+        c->tiny_offset = size;
+    }
+    return block;
+}
+
+static NOINLINE void *alloc_slow(size_t size, unsigned flags)
+{
+    struct cache *c = cache_get();
+    if (!c)
+        return NULL;
+    if (size == 0)
+        return zero_size_object;
+    if (unlikely(debug.efence))
+        return large_alloc(c, size, flags);
+    if (size > MAX_SMALL_SIZE)
+        return large_alloc(c, size, flags);
+    if (flags & MGC_UNCOLLECTABLE)
+        return uncollectable_small_alloc(c, size, flags);
+    unsigned noscan = flags & MGC_NOSCAN;
+    if (noscan && size - 1 < c->tiny_max)
+        return tiny_alloc(c, size);
+    unsigned span_class = size_to_class(size) * 2 + noscan;
+    struct alloc_slot *slot = &c->slots[span_class];
+    if (!slot->window && !cache_refill(c, span_class))
+        return NULL;
+    return take_from_window(slot, slot->window);
+}
+
+/* ---- Entry points ------------------------------------------------------------------------ */
+
+void *mgc_alloc(size_t size)
+{
+    if (likely(size <= MAX_SMALL_SIZE)) {
+        struct alloc_slot *slot = &thread_cache->slots[size_to_class(size) * 2];
+        uint64_t window = slot->window;
+        if (likely(window != 0))
+            return take_from_window(slot, window);
+    }
+    return alloc_slow(size, 0);
+}
+
+void *mgc_alloc_noscan(size_t size)
+{
+    struct cache *c = thread_cache;
+    if (size - 1 < c->tiny_max) {
+        size_t offset = tiny_aligned_offset(c->tiny_offset, size);
+        if (likely(offset + size <= TINY_SIZE)) {
+            c->tiny_offset = offset + size;
+            counter_add(&c->tiny_allocs, 1);
+            return (void *)(c->tiny_block + offset);
+        }
+    } else if (likely(size <= MAX_SMALL_SIZE)) {
+        struct alloc_slot *slot = &c->slots[size_to_class(size) * 2 + 1];
+        uint64_t window = slot->window;
+        if (likely(window != 0))
+            return take_from_window(slot, window);
+    }
+    return alloc_slow(size, MGC_NOSCAN);
+}
+
+void *mgc_alloc_flags(size_t size, unsigned flags)
+{
+    if ((flags & ~(MGC_NOSCAN | MGC_NOZERO | MGC_UNCOLLECTABLE)) ||
+        ((flags & MGC_NOZERO) && !(flags & MGC_NOSCAN))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (!(flags & MGC_UNCOLLECTABLE) && size <= MAX_SMALL_SIZE)
+        return flags & MGC_NOSCAN ? mgc_alloc_noscan(size) : mgc_alloc(size);
+    return alloc_slow(size, flags);
+}
+
+void *mgc_calloc(size_t n, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return mgc_alloc(total);
+}
+
+char *mgc_strdup(const char *s)
+{
+    if (!s) {
+        errno = EINVAL;
+        return NULL;
+    }
+    size_t length = strlen(s);
+    char *copy = mgc_alloc_flags(length + 1, MGC_NOSCAN | MGC_NOZERO);
+    if (copy)
+        memcpy(copy, s, length + 1);
+    return copy;
+}
+
+void *mgc_realloc(void *p, size_t size)
+{
+    if (!p)
+        return mgc_alloc(size);
+    if (p == (void *)zero_size_object) {
+        if (size == 0)
+            return NULL;
+        return mgc_alloc(size);
+    }
+    struct object_ref ref;
+    enum object_status status = object_find((uintptr_t)p, &ref);
+    if (status != OBJECT_START && status != OBJECT_IN_TINY_BLOCK)
+        report_bad_pointer("realloc", p, object_status_text(status));
+    if (size == 0) {
+        mgc_free(p);
+        return NULL;
+    }
+    bool tiny = status == OBJECT_IN_TINY_BLOCK;
+    size_t old_size = tiny ? ref.base + TINY_SIZE - (uintptr_t)p : ref.size;
+    /* Keep p when it has room, unless a large object would stay more than
+     * half empty. */
+    if (!tiny && size <= old_size && (!ref.span->large || size >= old_size / 2))
+        return p;
+    unsigned flags = (ref.span->noscan ? MGC_NOSCAN : 0) | (ref.span->uncollectable ? MGC_UNCOLLECTABLE : 0);
+    void *q = mgc_alloc_flags(size, flags);
+    if (!q)
+        return NULL;
+    memcpy(q, p, size < old_size ? size : old_size);
+    if (!tiny)
+        mgc_free(p);
+    return q;
+}

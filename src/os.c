@@ -1,0 +1,66 @@
+/*
+ * os.c: the only place mgc asks the operating system for memory.
+ *
+ * Heap arenas and persistent metadata are reserved read-write with
+ * MAP_NORESERVE: Linux backs a page only when it is first touched, so a
+ * reservation costs address space, not memory. Free heap pages go back with
+ * MADV_DONTNEED, after which they read as zero (the page heap relies on that
+ * to skip zeroing them again).
+ *
+ * Tests make requests fail on purpose with os_fail_after() so that every
+ * out-of-memory path is exercised.
+ */
+#include <sys/mman.h>
+
+#include "mgc_internal.h"
+
+static long fail_countdown = -1; /* requests left before failing; -1 = never */
+
+void os_fail_after(long n)
+{
+    store_relaxed(&fail_countdown, n);
+}
+
+static bool injected_failure(void)
+{
+    long left = load_relaxed(&fail_countdown);
+    while (left >= 0) {
+        if (left == 0)
+            return true;
+        if (__atomic_compare_exchange_n(&fail_countdown, &left, left - 1, false,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            return false;
+    }
+    return false;
+}
+
+void *os_reserve(size_t size, uintptr_t hint)
+{
+    if (injected_failure()) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *p = mmap((void *)hint, size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return p;
+}
+
+void os_unmap(void *p, size_t size)
+{
+    munmap(p, size);
+}
+
+void os_release(void *p, size_t size)
+{
+    madvise(p, size, MADV_DONTNEED);
+}
+
+void os_protect_none(void *p, size_t size)
+{
+    madvise(p, size, MADV_DONTNEED);
+    mprotect(p, size, PROT_NONE);
+}

@@ -1,0 +1,90 @@
+/*
+ * span.c: a span's own bookkeeping: the lists it sits on, its bitmaps, and
+ * the two chores every holder of a span shares (folding frees made by other
+ * threads into the allocation bitmap, zeroing free slots before reuse).
+ *
+ * Invariant kept by everyone who frees a slot: a free slot reads as zero
+ * unless span->needs_zero is set. That is what lets the allocation fast path
+ * hand out objects without clearing them.
+ */
+#include "mgc_internal.h"
+
+void span_list_push(struct span_list *l, struct span *s, enum span_list_id id)
+{
+    s->prev = NULL;
+    s->next = l->first;
+    if (l->first)
+        l->first->prev = s;
+    else
+        l->last = s;
+    l->first = s;
+    l->count++;
+    s->list = (uint8_t)id;
+}
+
+void span_list_remove(struct span_list *l, struct span *s)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        l->first = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    else
+        l->last = s->prev;
+    s->next = s->prev = NULL;
+    s->list = LIST_NONE;
+    l->count--;
+}
+
+struct span *span_list_pop(struct span_list *l)
+{
+    struct span *s = l->first;
+    if (s)
+        span_list_remove(l, s);
+    return s;
+}
+
+uint64_t span_fold_freed_word(struct span *s, size_t w)
+{
+    uint64_t freed = __atomic_load_n(&s->freed_bits[w], __ATOMIC_ACQUIRE);
+    if (!freed)
+        return 0;
+    /* Zero first, then clear the allocation bits, then the freed bits: a
+     * second free of the same object either still finds its freed bit set or,
+     * once the freed bit is gone, finds the allocation bit clear. Both are
+     * reported as a double free. */
+    for (uint64_t bits = freed; bits; bits &= bits - 1) {
+        size_t i = w * 64 + (size_t)__builtin_ctzll(bits);
+        memset((void *)(s->start + i * s->elem_size), 0, s->elem_size);
+    }
+    store_relaxed64(&s->alloc_bits[w], load_relaxed64(&s->alloc_bits[w]) & ~freed);
+    __atomic_fetch_and(&s->freed_bits[w], ~freed, __ATOMIC_RELEASE);
+    return freed;
+}
+
+void span_zero_free_slots(struct span *s)
+{
+    size_t nwords = bitmap_words(s->nelems);
+    for (size_t w = 0; w < nwords; w++) {
+        uint64_t free_bits = ~load_relaxed64(&s->alloc_bits[w]) & span_word_mask(s, w);
+        while (free_bits) {
+            /* Clear each run of consecutive free slots with one memset. */
+            size_t first = (size_t)__builtin_ctzll(free_bits);
+            uint64_t run = free_bits >> first;
+            size_t length = ~run ? (size_t)__builtin_ctzll(~run) : 64 - first;
+            uintptr_t p = s->start + (w * 64 + first) * s->elem_size;
+            memset((void *)p, 0, length * s->elem_size);
+            free_bits &= length + first >= 64 ? 0 : ~(uint64_t)0 << (first + length);
+        }
+    }
+    s->needs_zero = false;
+}
+
+size_t span_count_allocated(const struct span *s)
+{
+    size_t n = 0, nwords = bitmap_words(s->nelems);
+    for (size_t w = 0; w < nwords; w++)
+        n += (size_t)__builtin_popcountll(load_relaxed64(&s->alloc_bits[w]));
+    return n;
+}

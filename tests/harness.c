@@ -1,0 +1,129 @@
+/*
+ * harness.c: runs each registered case in a forked child, with a time limit,
+ * and reports "N passed, N failed".
+ */
+#include "harness.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_CASES 256
+#define CASE_SECONDS 300
+
+struct test_case {
+    const char *name;
+    test_fn fn;
+    const char *death_text;
+    const char *env;
+};
+
+static struct test_case cases[MAX_CASES];
+static int ncases;
+
+void harness_register(const char *name, test_fn fn, const char *death_text, const char *env)
+{
+    if (ncases == MAX_CASES) {
+        fprintf(stderr, "harness: too many cases\n");
+        exit(2);
+    }
+    cases[ncases++] = (struct test_case){name, fn, death_text, env};
+}
+
+int run_in_child(void (*fn)(void *), void *arg, char *text, size_t size)
+{
+    int pipe_fds[2];
+    if (pipe(pipe_fds) != 0)
+        return -1;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(pipe_fds[0]);
+        dup2(pipe_fds[1], 2);
+        alarm(CASE_SECONDS);
+        fn(arg);
+        fflush(NULL);
+        _exit(0);
+    }
+    close(pipe_fds[1]);
+    size_t used = 0;
+    char discard[4096];
+    for (;;) {
+        ssize_t n = size > used + 1 ? read(pipe_fds[0], text + used, size - used - 1)
+                                    : read(pipe_fds[0], discard, sizeof discard);
+        if (n <= 0)
+            break;
+        if (size > used + 1)
+            used += (size_t)n;
+    }
+    if (size)
+        text[used] = 0;
+    close(pipe_fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return status;
+}
+
+static void run_case_body(void *arg)
+{
+    const struct test_case *c = arg;
+    if (c->env) {
+        char buffer[256];
+        snprintf(buffer, sizeof buffer, "%s", c->env);
+        char *eq = strchr(buffer, '=');
+        if (eq) {
+            *eq = 0;
+            setenv(buffer, eq + 1, 1);
+        }
+    }
+    c->fn();
+}
+
+static bool run_case(const struct test_case *c)
+{
+    static char text[1 << 16];
+    int status = run_in_child(run_case_body, (void *)c, text, sizeof text);
+    bool ok;
+    const char *why = "";
+    if (c->death_text) {
+        ok = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT && strstr(text, c->death_text);
+        why = !WIFSIGNALED(status) ? "did not die" : WTERMSIG(status) != SIGABRT ? "died of a signal other than SIGABRT" : "message missing";
+    } else {
+        ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        why = WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "exited with failure";
+    }
+    if (ok) {
+        printf("ok   %s\n", c->name);
+    } else {
+        printf("FAIL %s (%s)\n", c->name, why);
+        if (c->death_text)
+            printf("     expected stderr to contain: %s\n", c->death_text);
+        if (text[0])
+            printf("     stderr: %.*s\n", 2000, text);
+    }
+    fflush(stdout);
+    return ok;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1) {
+        for (int i = 0; i < ncases; i++)
+            if (strcmp(cases[i].name, argv[1]) == 0) {
+                run_case_body(&cases[i]);
+                return 0;
+            }
+        fprintf(stderr, "no case named %s\n", argv[1]);
+        return 2;
+    }
+    int passed = 0, failed = 0;
+    for (int i = 0; i < ncases; i++) {
+        if (run_case(&cases[i]))
+            passed++;
+        else
+            failed++;
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,58 @@
+#!/bin/sh
+# run.sh: runs every test binary given, plus the checks that are not C
+# programs, and ends with the total "N passed, N failed".
+passed=0
+failed=0
+out=$(mktemp)
+for t in "$@"; do
+    echo "== $t"
+    "$t" > "$out" 2>&1
+    cat "$out"
+    line=$(tail -n 1 "$out")
+    p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+    f=$(echo "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+    if [ -z "$p" ]; then
+        echo "FAIL $t (no summary line: it crashed)"
+        failed=$((failed + 1))
+    else
+        passed=$((passed + p))
+        failed=$((failed + f))
+    fi
+done
+rm -f "$out"
+
+# The checked-in size-class table is what the generator produces.
+echo "== size-class table is up to date"
+if "$BUILD/tools/gen_sizeclasses" 2>/dev/null | cmp -s - src/sizeclasses.c; then
+    echo "ok   sizeclasses_generated"
+    passed=$((passed + 1))
+else
+    echo "FAIL sizeclasses_generated (run: make sizeclasses)"
+    failed=$((failed + 1))
+fi
+
+# make install puts headers, both libraries and mgc.pc where pkg-config finds
+# them, and a program builds against them with nothing else.
+echo "== install and build the example with pkg-config"
+prefix=$(mktemp -d)
+check_install() {
+    make -s install PREFIX="$prefix" BUILD="$BUILD" > /dev/null || return 1
+    [ -f "$prefix/include/mgc.h" ] && [ -f "$prefix/lib/libmgc.a" ] || return 1
+    readelf -d "$prefix/lib/libmgc.so" | grep -q 'SONAME.*libmgc.so.0' || return 1
+    export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+    cc examples/example.c $(pkg-config --cflags --libs mgc) -lpthread -ldl -o "$prefix/example_shared" || return 1
+    LD_LIBRARY_PATH="$prefix/lib" "$prefix/example_shared" | grep -q '^ada$' || return 1
+    cc -static-libgcc examples/example.c $(pkg-config --cflags mgc) "$prefix/lib/libmgc.a" -lpthread -ldl -o "$prefix/example_static" || return 1
+    "$prefix/example_static" | grep -q '8 objects allocated, 2 packed' || return 1
+}
+if check_install; then
+    echo "ok   install_and_pkg_config"
+    passed=$((passed + 1))
+else
+    echo "FAIL install_and_pkg_config"
+    failed=$((failed + 1))
+fi
+rm -rf "$prefix"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
