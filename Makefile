@@ -66,13 +66,19 @@ $(BUILD)/tests/%: tests/%.c tests/harness.c tests/harness.h $(BUILD)/libmgc.a
 	$(call say,TEST    $@)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -rdynamic tests/$*.c tests/harness.c -o $@ $(BUILD)/libmgc.a $(LDLIBS)
 
+# A shared library the root tests open with dlopen.
+$(BUILD)/tests/libroot.so: tests/libroot.c
+	@mkdir -p $(dir $@)
+	$(call say,SO      $@)
+	$(Q)$(CC) $(CFLAGS) -fPIC -shared $< -o $@
+
 $(BUILD)/tools/gen_sizeclasses: tools/gen_sizeclasses.c
 	@mkdir -p $(dir $@)
 	$(call say,TOOL    $@)
 	$(Q)$(CC) -std=c11 -O2 -Wall -Wextra -Werror $< -o $@
 
-test: all $(TESTS) $(BUILD)/tools/gen_sizeclasses
-	@BUILD=$(BUILD) sh tests/run.sh $(TESTS)
+test: all $(TESTS) $(BUILD)/tools/gen_sizeclasses $(BUILD)/tests/libroot.so
+	@BUILD=$(BUILD) EXAMPLE_CFLAGS="$(SANFLAGS)" sh tests/run.sh $(TESTS)
 
 sizeclasses: $(BUILD)/tools/gen_sizeclasses
 	$< > src/sizeclasses.c

@@ -4,6 +4,8 @@
  * mgc follows the design of the Go runtime's allocator: size classes,
  * per-thread caches, central lists, a page heap, and a tiny allocator that
  * packs pointer-free allocations under 16 bytes into shared 16-byte blocks.
+ * A conservative mark-sweep collector stops every registered thread, marks
+ * in parallel from the roots, and sweeps lazily.
  *
  * Link with -lmgc -lpthread -ldl, or use `pkg-config --cflags --libs mgc`.
  * Every function is thread-safe. The first call into mgc initialises it.
@@ -21,6 +23,11 @@ extern "C" {
 #define MGC_VERSION_MAJOR 0
 #define MGC_VERSION_MINOR 1
 #define MGC_VERSION_PATCH 0
+
+/* Error codes returned by the functions that return int (errno values). */
+#define MGC_ENOMEM 12 /* out of memory */
+#define MGC_EEXIST 17 /* a finalizer is already set */
+#define MGC_EINVAL 22 /* invalid argument */
 
 /* ---- Allocation --------------------------------------------------------------
  *
@@ -89,11 +96,70 @@ size_t mgc_usable_size(const void *p);
  * block's start. */
 void *mgc_base(const void *p);
 
-/* ---- Initialisation ----------------------------------------------------------------- */
+/* ---- Roots and threads ----------------------------------------------------------------
+ *
+ * An object is reachable when a pointer to any byte inside it (interior
+ * pointers count) is found in a root or in a reachable scanned object. A
+ * pointer just past the end of an object does not keep it alive.
+ *
+ * Roots, scanned at every collection:
+ *   - the stack and registers of every registered thread;
+ *   - the writable data and bss of the executable and of every shared
+ *     library loaded at the time of the collection (libraries opened with
+ *     dlopen later are covered; closed ones are no longer read);
+ *   - ranges given to mgc_add_roots;
+ *   - uncollectable objects (MGC_UNCOLLECTABLE).
+ * Not roots: memory from malloc(3), thread-local variables (__thread), and
+ * stacks a program switches to itself (makecontext, coroutines): a pointer
+ * held only there does not keep an object alive. Register such memory with
+ * mgc_add_roots.
+ *
+ * A thread is registered automatically the first time it calls into mgc
+ * (any allocation or free, or mgc_init, mgc_base, mgc_usable_size), and
+ * unregistered automatically when it exits. A thread that holds mgc pointers
+ * but never calls mgc must call mgc_register_thread().
+ *
+ * Collections stop every registered thread with a signal, as Boehm GC does:
+ * SIGPWR by default, or the signal named by MGC_SUSPEND_SIGNAL (a number, or
+ * SIGPWR, SIGXCPU, SIGUSR1, SIGUSR2, SIGXFSZ, SIGSYS, SIGRTMIN+n). Do not
+ * block that signal in a registered thread, or install another handler for
+ * it. System calls the kernel restarts after a handler (read, write, waits
+ * on locks) are not disturbed; those that never restart (sleep, nanosleep,
+ * poll, select, epoll_wait, ...) may return early with EINTR while a
+ * collection runs. fork() is safe: the child keeps only the calling thread.
+ */
+
+/* Make the calling thread's stack and registers roots. 0, or MGC_ENOMEM. */
+int mgc_register_thread(void);
+/* Stop treating the calling thread's stack as a root (done at thread exit
+ * anyway). 0, or MGC_EINVAL if it was not registered. */
+int mgc_unregister_thread(void);
+/* Scan [start, start + size) as a root at every collection. */
+void mgc_add_roots(void *start, size_t size);
+/* Stop scanning [start, start + size): the part of any added range inside
+ * it is removed (an added range may be split in two). */
+void mgc_remove_roots(void *start, size_t size);
+
+/* ---- Collection control ------------------------------------------------------------------
+ *
+ * A collection starts when the heap has grown by percent % over the heap
+ * found live by the last one (Go's GOGC rule: default 100, and never before
+ * 4 MiB), or earlier when a memory limit requires it.
+ */
 
 /* Optional: the first call into mgc initialises it. Reads the environment
  * (below) once. Safe to call more than once, from any thread. */
 void mgc_init(void);
+/* A full, blocking collection: mark, then sweep everything, before returning. */
+void mgc_collect(void);
+/* Returns the previous percent; a negative percent (-1) turns automatic
+ * collection off (the memory limit still collects). */
+int mgc_set_gc_percent(int percent);
+/* A soft limit on the memory mgc holds from the OS (heap and metadata).
+ * Collections start earlier as the limit nears; an allocation that cannot
+ * fit under it even after a full collection returns NULL with ENOMEM.
+ * Returns the previous limit; SIZE_MAX means none. */
+size_t mgc_set_memory_limit(size_t bytes);
 
 /* ---- Statistics ----------------------------------------------------------------------
  *
@@ -128,11 +194,20 @@ void mgc_read_stats(struct mgc_stats *out);
 
 /* ---- Environment (read once, at initialisation) ---------------------------------------
  *
+ * MGC_GCPERCENT=N|off      initial gc percent (off = -1)
+ * MGC_MEMLIMIT=N[KiB|MiB|GiB]  initial memory limit
+ * MGC_SUSPEND_SIGNAL=SIG   the signal that stops threads (default SIGPWR)
  * MGC_DEBUG=key=value,...
- *   tinyalloc=0   turn the tiny allocator off: every request gets its own slot
- *   efence=1      every object on its own pages, never reused; freed objects'
- *                 pages become inaccessible (catches use after free)
- *   gctrace=1     one line per collection on stderr
+ *   gctrace=1        one line per collection on stderr:
+ *                    gc N @T s P%: pause X ms (mark Y ms, W threads),
+ *                    heap A->B MiB goal G MiB, K objects freed
+ *                    (T: since start; P: share of time spent stopped; A: heap
+ *                    allocated before, B: found live; K: objects not marked)
+ *   tinyalloc=0      turn the tiny allocator off: every request gets its own slot
+ *   efence=1         every object on its own pages, never reused; freed objects'
+ *                    pages become inaccessible (catches use after free)
+ *   gcprocs=N        threads that mark (default: one per core)
+ *   collectevery=N   collect at every Nth slow-path allocation (for testing)
  * An unknown key or malformed value is reported once on stderr and ignored.
  */
 

@@ -10,20 +10,20 @@
  * takes another.
  *
  * A thread starts on empty_cache, whose windows are all empty, so its first
- * allocation lands in a slow path that creates its real cache. When the thread
- * exits, a pthread key destructor gives every span back, folds the cache's
- * counters into the totals, and keeps the cache for the next thread.
+ * allocation lands in a slow path that registers the thread (world.c) and
+ * creates its real cache. When the thread exits, its spans go back, the
+ * cache's counters are folded into the totals, and the cache is kept for the
+ * next thread. At the start of every collection, every cache gives its spans
+ * back and forgets its tiny block, so that no block stays pinned by the
+ * allocator itself and every span is swept.
  */
 #include "mgc_internal.h"
-
-__thread struct cache *thread_cache = &empty_cache;
 
 /* Never written: the fast paths only write after finding room, and an empty
  * cache never has any. */
 struct cache empty_cache = {.tiny_offset = TINY_SIZE, .tiny_max = TINY_SIZE - 1};
 
-static pthread_key_t cache_key;
-static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Live caches and spare ones, under threads_lock (world.c). */
 static struct cache *live_caches, *spare_caches;
 static struct cache_counters exited_totals; /* of caches whose thread exited */
 
@@ -49,20 +49,22 @@ static void add_counters(struct cache_counters *sum, const struct cache *c)
     sum->freed_bytes += load_relaxed(&c->freed_bytes);
 }
 
-void cache_sum_counters(struct cache_counters *out)
+void cache_sum_counters_locked(struct cache_counters *out)
 {
-    pthread_mutex_lock(&registry_lock);
     *out = exited_totals;
     for (struct cache *c = live_caches; c; c = c->next_live)
         add_counters(out, c);
-    pthread_mutex_unlock(&registry_lock);
 }
 
-static void cache_thread_exit(void *arg)
+void cache_sum_counters(struct cache_counters *out)
 {
-    struct cache *c = arg;
-    cache_release_all(c);
-    pthread_mutex_lock(&registry_lock);
+    pthread_mutex_lock(&threads_lock);
+    cache_sum_counters_locked(out);
+    pthread_mutex_unlock(&threads_lock);
+}
+
+static void retire_locked(struct cache *c)
+{
     add_counters(&exited_totals, c);
     struct cache **link = &live_caches;
     while (*link != c)
@@ -70,13 +72,31 @@ static void cache_thread_exit(void *arg)
     *link = c->next_live;
     c->next_live = spare_caches;
     spare_caches = c;
-    pthread_mutex_unlock(&registry_lock);
-    thread_cache = &empty_cache;
 }
 
-void cache_init(void)
+void cache_retire(struct cache *c)
 {
-    pthread_key_create(&cache_key, cache_thread_exit);
+    pthread_mutex_lock(&threads_lock);
+    retire_locked(c);
+    pthread_mutex_unlock(&threads_lock);
+}
+
+void cache_flush_all_locked(void)
+{
+    for (struct cache *c = live_caches; c; c = c->next_live)
+        cache_release_all(c);
+}
+
+void cache_after_fork_child(void)
+{
+    struct cache *mine = mgc_tls.cache;
+    for (struct cache *c = live_caches, *next; c; c = next) {
+        next = c->next_live;
+        if (c != mine) {
+            cache_release_all(c);
+            retire_locked(c);
+        }
+    }
 }
 
 static void cache_reset(struct cache *c)
@@ -90,11 +110,12 @@ static void cache_reset(struct cache *c)
 
 struct cache *cache_get(void)
 {
-    struct cache *c = thread_cache;
+    struct cache *c = mgc_tls.cache;
     if (likely(c != &empty_cache))
         return c;
-    runtime_ensure_init();
-    pthread_mutex_lock(&registry_lock);
+    if (!thread_ensure_registered())
+        return NULL;
+    pthread_mutex_lock(&threads_lock);
     c = spare_caches;
     if (c)
         spare_caches = c->next_live;
@@ -104,14 +125,11 @@ struct cache *cache_get(void)
         cache_reset(c);
         c->next_live = live_caches;
         live_caches = c;
+        mgc_tls.cache = c;
     }
-    pthread_mutex_unlock(&registry_lock);
-    if (!c) {
+    pthread_mutex_unlock(&threads_lock);
+    if (!c)
         errno = ENOMEM;
-        return NULL;
-    }
-    pthread_setspecific(cache_key, c);
-    thread_cache = c;
     return c;
 }
 
@@ -169,6 +187,8 @@ bool cache_refill(struct cache *c, unsigned span_class)
 
 void cache_release_all(struct cache *c)
 {
+    if (c == &empty_cache)
+        return;
     c->tiny_block = 0;
     c->tiny_offset = TINY_SIZE;
     for (unsigned i = 0; i < NUM_CACHED_CLASSES; i++) {

@@ -69,6 +69,8 @@ void debug_parse(const char *text, struct debug_settings *out)
         {"gctrace", &out->gctrace, 2},
         {"tinyalloc", &out->tinyalloc, 1},
         {"efence", &out->efence, 1},
+        {"gcprocs", &out->gcprocs, 64},
+        {"collectevery", &out->collectevery, 1000000000},
     };
     const char *p = text;
     while (*p) {

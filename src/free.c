@@ -76,14 +76,13 @@ void free_read_cacheless_counters(uint64_t *frees, uint64_t *freed_bytes)
 
 static void free_large(struct span *s, void *p)
 {
-    /* Claim the object atomically, so that two racing frees cannot both
-     * give its pages back. */
-    if (!(__atomic_fetch_and(&s->alloc_bits[0], ~(uint64_t)1, __ATOMIC_ACQ_REL) & 1))
+    size_t bytes = 0;
+    enum large_free result = heap_free_large(s, (uintptr_t)p, &bytes);
+    if (result == LARGE_NOT_ALLOCATED)
         report_bad_pointer("free", p, "object is not allocated (double free?)");
-    if (debug.efence)
-        heap_retire_span(s);
-    else
-        heap_free_span(s);
+    if (result == LARGE_FREED_UNSWEPT)
+        sweep_forget_unswept();
+    heap_live_add(-(int64_t)bytes);
 }
 
 /* Free an allocated object of a span the calling thread's cache holds:
@@ -114,11 +113,8 @@ static inline bool free_in_own_span(struct cache *c, struct span *s, uintptr_t a
 
 /* Everything but the common case: NULL, the zero-size object, tiny
  * objects, large objects, other threads' spans, and bad pointers. */
-static NOINLINE void free_slow(void *p)
+static void free_slow_busy(struct cache *c, void *p)
 {
-    if (!p || p == (void *)zero_size_object)
-        return;
-    struct cache *c = cache_get();
     for (;;) {
         struct object_ref ref;
         enum object_status status = object_find((uintptr_t)p, &ref);
@@ -141,15 +137,29 @@ static NOINLINE void free_slow(void *p)
     }
 }
 
+static NOINLINE void free_slow(void *p)
+{
+    if (!p || p == (void *)zero_size_object)
+        return;
+    struct cache *c = cache_get();
+    busy_begin();
+    free_slow_busy(c, p);
+    busy_end();
+}
+
 void mgc_free(void *p)
 {
     /* A span's owner is only ever a real cache, so a thread still on the
      * empty cache never takes this path. */
     uintptr_t address = (uintptr_t)p;
-    struct cache *c = thread_cache;
+    busy_begin();
+    struct cache *c = mgc_tls.cache;
     struct span *s = span_map_entry(address);
-    if (likely(s != NULL && load_relaxed(&s->owner) == c) && likely(free_in_own_span(c, s, address)))
+    if (likely(s != NULL && load_relaxed(&s->owner) == c) && likely(free_in_own_span(c, s, address))) {
+        busy_end();
         return;
+    }
+    busy_end();
     free_slow(p);
 }
 size_t mgc_usable_size(const void *p)

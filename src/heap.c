@@ -37,9 +37,15 @@ static struct {
     struct span_list free_runs[FREE_LIST_PAGES]; /* index = npages; [0] unused */
     struct span_list free_runs_long;             /* npages >= FREE_LIST_PAGES */
     uint64_t free_runs_present[FREE_LIST_PAGES / 64];
-    struct span_list large;                      /* large objects in use */
+    /* Large objects in use: large[large_phase] swept this cycle, the other
+     * not yet; uncollectable ones apart, never swept. */
+    struct span_list large[2];
+    uint8_t large_phase;
+    struct span_list large_uncollectable;
     uintptr_t grow_next, grow_end;               /* the part of the arena not grown into */
     uintptr_t next_hint;
+    uintptr_t low, high;                         /* bounds of every reservation */
+    uint64_t retain_total;                       /* heap bytes worth keeping (gc goal); 0 = none */
     struct heap_counters counters;
     struct fixed_alloc span_records;
     struct fixed_alloc bitmap_blocks[5];         /* 3 bitmaps of 2, 4, 8, 16, 32 words */
@@ -72,7 +78,30 @@ static bool ensure_arena_table(void)
     return true;
 }
 
-struct span *heap_first_large(void) { return heap.large.first; }
+struct span *heap_first_uncollectable_large(void) { return heap.large_uncollectable.first; }
+
+static void large_list_push(struct span *s)
+{
+    if (s->uncollectable) {
+        span_list_push(&heap.large_uncollectable, s, LIST_LARGE);
+    } else {
+        span_list_push(&heap.large[heap.large_phase], s, LIST_LARGE);
+        s->list_index = heap.large_phase;
+    }
+}
+
+static void large_list_remove(struct span *s)
+{
+    if (s->list != LIST_LARGE)
+        return;
+    span_list_remove(s->uncollectable ? &heap.large_uncollectable : &heap.large[s->list_index], s);
+}
+
+size_t heap_flip_large_phase(void)
+{
+    heap.large_phase ^= 1;
+    return heap.large[heap.large_phase ^ 1].count;
+}
 
 /* ---- Page bits ------------------------------------------------------------------------ */
 
@@ -324,7 +353,19 @@ static uintptr_t reserve_blocks(size_t size)
         return 0;
     }
     heap.next_hint = base + size;
+    if (!heap.low || base < heap.low)
+        heap.low = base;
+    if (base + size > heap.high)
+        heap.high = base + size;
     return base;
+}
+
+void heap_bounds(uintptr_t *low, uintptr_t *high)
+{
+    pthread_mutex_lock(&heap.lock);
+    *low = heap.low;
+    *high = heap.high;
+    pthread_mutex_unlock(&heap.lock);
 }
 
 static void table_set(uintptr_t base, size_t nblocks, bool present)
@@ -347,10 +388,39 @@ static bool add_grown_pages(uintptr_t start, size_t size)
     return true;
 }
 
+static void release_free_pages_locked(size_t keep_bytes);
+
+/* Memory mgc holds from the OS, as the memory limit counts it. Heap lock held. */
+static uint64_t memory_in_use_locked(void)
+{
+    uint64_t gc_sys, other_sys;
+    persistent_read_counters(&gc_sys, &other_sys);
+    return heap.counters.heap_sys - heap.counters.heap_released + gc_sys + other_sys;
+}
+
+/* Would growing by bytes pass the memory limit, even after giving every free
+ * page back? Heap lock held. */
+static bool over_memory_limit(size_t bytes)
+{
+    size_t limit = load_relaxed(&memory_limit);
+    if (limit == SIZE_MAX)
+        return false;
+    if (memory_in_use_locked() + bytes <= limit)
+        return false;
+    release_free_pages_locked(0);
+    if (memory_in_use_locked() + bytes <= limit)
+        return false;
+    mgc_tls.memory_limit_hit = 1;
+    errno = ENOMEM;
+    return true;
+}
+
 /* Make room for a run of npages (at most ARENA_USABLE_PAGES). Heap lock held. */
 static bool heap_grow(size_t npages)
 {
     size_t need = npages << PAGE_SHIFT;
+    if (over_memory_limit(need < HEAP_GROW_MIN ? HEAP_GROW_MIN : need) && over_memory_limit(need))
+        return false;
     if (heap.grow_end - heap.grow_next < need) {
         uintptr_t base = reserve_blocks(ARENA_SIZE);
         if (!base)
@@ -365,8 +435,10 @@ static bool heap_grow(size_t npages)
         heap.grow_next = base + (ARENA_HEADER_PAGES << PAGE_SHIFT);
         heap.grow_end = base + ARENA_SIZE;
     }
-    if (need < HEAP_GROW_MIN)
-        need = HEAP_GROW_MIN;
+    size_t step = need < HEAP_GROW_MIN ? HEAP_GROW_MIN : need;
+    if (step > need && !over_memory_limit(step))
+        need = step;
+    mgc_tls.memory_limit_hit = 0;
     if (need > heap.grow_end - heap.grow_next)
         need = heap.grow_end - heap.grow_next;
     if (!add_grown_pages(heap.grow_next, need))
@@ -389,6 +461,8 @@ static struct span *alloc_huge_span(size_t npages, unsigned span_class)
         errno = ENOMEM;
         return NULL;
     }
+    if (over_memory_limit(npages << PAGE_SHIFT))
+        return NULL;
     struct span *s = new_span_record();
     if (!s)
         return NULL;
@@ -423,17 +497,51 @@ static bool is_huge(const struct span *s)
     return s->npages > ARENA_USABLE_PAGES;
 }
 
-static void release_free_pages_locked(size_t keep_bytes);
+/* How many free bytes to keep rather than give back to the OS: enough to
+ * reach the collector's goal again without faulting pages in anew (page
+ * faults are dear), and never less than a quarter of what is in use or
+ * HEAP_RETAIN_MIN. Heap lock held. */
+static size_t free_bytes_to_keep(void)
+{
+    size_t keep = heap.counters.heap_inuse / 4;
+    if (keep < HEAP_RETAIN_MIN)
+        keep = HEAP_RETAIN_MIN;
+    if (heap.retain_total > heap.counters.heap_inuse && heap.retain_total - heap.counters.heap_inuse > keep)
+        keep = heap.retain_total - heap.counters.heap_inuse;
+    return keep;
+}
+
+void heap_set_retain(uint64_t bytes)
+{
+    pthread_mutex_lock(&heap.lock);
+    heap.retain_total = bytes;
+    pthread_mutex_unlock(&heap.lock);
+}
+
+void heap_release_excess(void)
+{
+    pthread_mutex_lock(&heap.lock);
+    size_t keep = free_bytes_to_keep();
+    size_t limit = load_relaxed(&memory_limit);
+    if (limit != SIZE_MAX) {
+        uint64_t used = memory_in_use_locked();
+        if (used > limit)
+            keep = used - limit < keep ? keep - (used - limit) : 0;
+    }
+    if (heap.counters.heap_free > keep)
+        release_free_pages_locked(keep);
+    pthread_mutex_unlock(&heap.lock);
+}
 
 /* ---- Spans in and out ----------------------------------------------------------------- */
 
-struct span *heap_alloc_span(size_t npages, unsigned span_class, bool skip_zero)
+struct span *heap_alloc_span(size_t npages, unsigned span_class, bool skip_zero, bool may_grow)
 {
     pthread_mutex_lock(&heap.lock);
     if (npages > ARENA_USABLE_PAGES) {
-        struct span *huge = alloc_huge_span(npages, span_class);
+        struct span *huge = may_grow ? alloc_huge_span(npages, span_class) : NULL;
         if (huge) {
-            span_list_push(&heap.large, huge, LIST_LARGE);
+            large_list_push(huge);
             heap.counters.heap_inuse += span_bytes(huge);
             store_relaxed(&huge->state, SPAN_IN_USE);
         }
@@ -443,7 +551,7 @@ struct span *heap_alloc_span(size_t npages, unsigned span_class, bool skip_zero)
     /* Every record this may need, before anything changes. */
     struct span *remainder = new_span_record();
     struct span *s = remainder ? free_runs_take(npages) : NULL;
-    if (remainder && !s && heap_grow(npages))
+    if (remainder && !s && may_grow && heap_grow(npages))
         s = free_runs_take(npages);
     if (!s) {
         if (remainder)
@@ -478,7 +586,7 @@ struct span *heap_alloc_span(size_t npages, unsigned span_class, bool skip_zero)
     }
     map_span_pages(s);
     if (s->large)
-        span_list_push(&heap.large, s, LIST_LARGE);
+        large_list_push(s);
     heap.counters.heap_inuse += span_bytes(s);
     store_relaxed(&s->state, SPAN_IN_USE);
     pthread_mutex_unlock(&heap.lock);
@@ -488,11 +596,17 @@ struct span *heap_alloc_span(size_t npages, unsigned span_class, bool skip_zero)
     return s;
 }
 
-void heap_free_span(struct span *s)
+/* Pages of a huge reservation to unmap once the heap lock is dropped. */
+struct pending_unmap {
+    void *base;
+    size_t size;
+};
+
+/* Heap lock held: give s's pages back to the free runs (or, for a huge
+ * object, its whole reservation, unmapped by the caller after unlocking). */
+static void free_span_locked(struct span *s, struct pending_unmap *unmap)
 {
-    pthread_mutex_lock(&heap.lock);
-    if (s->list == LIST_LARGE)
-        span_list_remove(&heap.large, s);
+    large_list_remove(s);
     span_release_bitmaps(s);
     if (is_huge(s)) {
         uintptr_t base = s->start - (ARENA_HEADER_PAGES << PAGE_SHIFT);
@@ -502,8 +616,8 @@ void heap_free_span(struct span *s)
         heap.counters.heap_sys -= span_bytes(s);
         heap.counters.heap_inuse -= span_bytes(s);
         free_span_record(s);
-        pthread_mutex_unlock(&heap.lock);
-        os_unmap((void *)base, reserved);
+        unmap->base = (void *)base;
+        unmap->size = reserved;
         return;
     }
     heap.counters.heap_inuse -= span_bytes(s);
@@ -511,27 +625,92 @@ void heap_free_span(struct span *s)
     page_bits_assign(s->start, s->npages, PAGE_DIRTY, true);
     store_relaxed(&s->state, SPAN_FREE);
     free_runs_insert(s);
-    /* Keep some free pages for reuse; give the excess back to the OS. */
-    size_t retain = heap.counters.heap_inuse / 4;
-    if (retain < HEAP_RETAIN_MIN)
-        retain = HEAP_RETAIN_MIN;
-    if (heap.counters.heap_free > retain)
-        release_free_pages_locked(retain);
-    pthread_mutex_unlock(&heap.lock);
+    /* Keep free pages for reuse; give the excess back to the OS. */
+    size_t keep = free_bytes_to_keep();
+    if (heap.counters.heap_free > keep)
+        release_free_pages_locked(keep);
 }
 
-void heap_retire_span(struct span *s)
+/* Heap lock held: efence's end of a span. It keeps its map entries and
+ * record, so later lookups find a dead span rather than a reused one. */
+static void retire_span_locked(struct span *s)
 {
     os_protect_none((void *)s->start, span_bytes(s));
-    pthread_mutex_lock(&heap.lock);
-    if (s->list == LIST_LARGE)
-        span_list_remove(&heap.large, s);
+    large_list_remove(s);
     heap.counters.heap_inuse -= span_bytes(s);
     heap.counters.heap_released += span_bytes(s);
-    /* The span keeps its map entries and record, so later lookups find a
-     * dead span rather than a reused one. */
+    s->list = LIST_NONE;
     store_relaxed(&s->state, SPAN_DEAD);
+}
+
+static void finish_unmap(const struct pending_unmap *unmap)
+{
+    if (unmap->base)
+        os_unmap(unmap->base, unmap->size);
+}
+
+void heap_free_span(struct span *s)
+{
+    struct pending_unmap unmap = {0};
+    pthread_mutex_lock(&heap.lock);
+    free_span_locked(s, &unmap);
     pthread_mutex_unlock(&heap.lock);
+    finish_unmap(&unmap);
+}
+
+/* Heap lock held: the end of an unreachable or explicitly freed large
+ * object. Returns whether it was waiting to be swept. */
+static bool end_large_locked(struct span *s, struct pending_unmap *unmap)
+{
+    bool unswept = !s->uncollectable && s->list == LIST_LARGE && s->list_index != heap.large_phase;
+    store_relaxed64(&s->alloc_bits[0], 0);
+    store_relaxed64(&s->mark_bits[0], 0);
+    if (debug.efence)
+        retire_span_locked(s);
+    else
+        free_span_locked(s, unmap);
+    return unswept;
+}
+
+enum large_free heap_free_large(struct span *s, uintptr_t p, size_t *bytes)
+{
+    struct pending_unmap unmap = {0};
+    pthread_mutex_lock(&heap.lock);
+    /* The caller found s without the lock: it may have been freed, even
+     * reused, since. Under the lock its state is settled. */
+    if (load_relaxed(&s->state) != SPAN_IN_USE || !s->large || s->start != p ||
+        !(load_relaxed64(&s->alloc_bits[0]) & 1)) {
+        pthread_mutex_unlock(&heap.lock);
+        return LARGE_NOT_ALLOCATED;
+    }
+    *bytes = span_bytes(s);
+    bool unswept = end_large_locked(s, &unmap);
+    pthread_mutex_unlock(&heap.lock);
+    finish_unmap(&unmap);
+    return unswept ? LARGE_FREED_UNSWEPT : LARGE_FREED;
+}
+
+bool heap_sweep_one_large(uint64_t *freed_bytes)
+{
+    struct pending_unmap unmap = {0};
+    pthread_mutex_lock(&heap.lock);
+    struct span *s = heap.large[heap.large_phase ^ 1].first;
+    if (!s) {
+        pthread_mutex_unlock(&heap.lock);
+        return false;
+    }
+    *freed_bytes = 0;
+    if (load_relaxed64(&s->mark_bits[0]) & 1) {
+        store_relaxed64(&s->mark_bits[0], 0);
+        large_list_remove(s);
+        large_list_push(s);
+    } else {
+        *freed_bytes = span_bytes(s);
+        end_large_locked(s, &unmap);
+    }
+    pthread_mutex_unlock(&heap.lock);
+    finish_unmap(&unmap);
+    return true;
 }
 
 /* Release one free run's pages that are not released yet. Heap lock held. */

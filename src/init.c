@@ -6,11 +6,52 @@
 bool runtime_initialized;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
+/* fork(2): the child must not inherit a lock some other thread held. Take
+ * every lock, in the order mgc always takes them, before the fork; release
+ * them after it in the parent; in the child, release them and forget the
+ * threads that did not come along. */
+static void before_fork(void)
+{
+    pthread_mutex_lock(&gc_lock);
+    pthread_mutex_lock(&roots_lock);
+    pthread_mutex_lock(&threads_lock);
+    for (size_t i = 0; i < NUM_SPAN_CLASSES; i++)
+        pthread_mutex_lock(&centrals[i].lock);
+    heap_lock();
+    persistent_lock_all();
+}
+
+static void after_fork_parent(void)
+{
+    persistent_unlock_all();
+    heap_unlock();
+    for (size_t i = NUM_SPAN_CLASSES; i-- > 0;)
+        pthread_mutex_unlock(&centrals[i].lock);
+    pthread_mutex_unlock(&threads_lock);
+    pthread_mutex_unlock(&roots_lock);
+    pthread_mutex_unlock(&gc_lock);
+}
+
+static void after_fork_child(void)
+{
+    after_fork_parent();
+    world_after_fork_child();
+    mark_after_fork_child();
+    sweep_after_fork_child();
+    pthread_mutex_lock(&threads_lock);
+    busy_begin();
+    cache_after_fork_child();
+    busy_end();
+    pthread_mutex_unlock(&threads_lock);
+}
+
 static void initialize(void)
 {
     debug_parse_environment();
     central_init();
-    cache_init();
+    world_init();
+    gc_init();
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     __atomic_store_n(&runtime_initialized, true, __ATOMIC_RELEASE);
 }
 

@@ -17,7 +17,12 @@
  * The fast paths take no lock, make no call and use no atomic
  * read-modify-write. They need not zero: a free slot always reads as zero
  * (span.c), and the tiny allocator only hands out bytes of a block that was
- * zero when it was taken.
+ * zero when it was taken. They are busy stretches (world.c): the collector
+ * never stops a thread half way through one.
+ *
+ * The slow path asks for a collection, when the pacer wants one, before it
+ * allocates and outside any busy stretch; and when the memory limit refused
+ * to grow the heap, it collects once and tries again before giving up.
  */
 #include "mgc_internal.h"
 
@@ -58,12 +63,17 @@ static void *large_alloc(struct cache *c, size_t size, unsigned flags)
     }
     size_t npages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
     unsigned span_class = make_span_class(0, flags & MGC_NOSCAN, flags & MGC_UNCOLLECTABLE);
-    struct span *s = heap_alloc_span(npages, span_class, flags & MGC_NOZERO);
+    struct span *s = heap_alloc_span(npages, span_class, flags & MGC_NOZERO, false);
+    if (!s && !mgc_tls.memory_limit_hit) {
+        sweep_finish(); /* reclaim what sweeping can before the heap grows */
+        s = heap_alloc_span(npages, span_class, flags & MGC_NOZERO, true);
+    }
     if (!s)
         return NULL;
     store_relaxed64(&s->alloc_bits[0], 1);
     counter_add(&c->other_allocs, 1);
     counter_add(&c->other_alloc_bytes, span_bytes(s));
+    heap_live_add((int64_t)span_bytes(s));
     return (void *)s->start;
 }
 
@@ -98,13 +108,9 @@ static void *tiny_alloc(struct cache *c, size_t size)
     return block;
 }
 
-static NOINLINE void *alloc_slow(size_t size, unsigned flags)
+/* The allocation itself; the caller is busy. */
+static void *allocate_busy(struct cache *c, size_t size, unsigned flags)
 {
-    struct cache *c = cache_get();
-    if (!c)
-        return NULL;
-    if (size == 0)
-        return zero_size_object;
     if (unlikely(debug.efence))
         return large_alloc(c, size, flags);
     if (size > MAX_SMALL_SIZE)
@@ -121,35 +127,74 @@ static NOINLINE void *alloc_slow(size_t size, unsigned flags)
     return take_from_window(slot, slot->window);
 }
 
+static NOINLINE void *alloc_slow(size_t size, unsigned flags)
+{
+    struct cache *c = cache_get();
+    if (!c)
+        return NULL;
+    if (size == 0)
+        return zero_size_object;
+    if (unlikely(debug.collectevery) && ++mgc_tls.slow_allocations % (unsigned)debug.collectevery == 0)
+        gc_collect(GC_FORCED);
+    else if (gc_should_start())
+        gc_collect(GC_AUTOMATIC);
+    mgc_tls.memory_limit_hit = 0;
+    busy_begin();
+    void *p = allocate_busy(c, size, flags);
+    busy_end_holding(p);
+    if (unlikely(!p) && mgc_tls.memory_limit_hit) {
+        gc_collect(GC_MEMORY_LIMIT);
+        mgc_tls.memory_limit_hit = 0;
+        busy_begin();
+        p = allocate_busy(c, size, flags);
+        busy_end_holding(p);
+        if (!p)
+            errno = ENOMEM;
+    }
+    return p;
+}
+
 /* ---- Entry points ------------------------------------------------------------------------ */
 
 void *mgc_alloc(size_t size)
 {
     if (likely(size <= MAX_SMALL_SIZE)) {
-        struct alloc_slot *slot = &thread_cache->slots[size_to_class(size) * 2];
+        busy_begin();
+        struct alloc_slot *slot = &mgc_tls.cache->slots[size_to_class(size) * 2];
         uint64_t window = slot->window;
-        if (likely(window != 0))
-            return take_from_window(slot, window);
+        if (likely(window != 0)) {
+            void *p = take_from_window(slot, window);
+            busy_end_holding(p);
+            return p;
+        }
+        busy_end();
     }
     return alloc_slow(size, 0);
 }
 
 void *mgc_alloc_noscan(size_t size)
 {
-    struct cache *c = thread_cache;
+    busy_begin();
+    struct cache *c = mgc_tls.cache;
     if (size - 1 < c->tiny_max) {
         size_t offset = tiny_aligned_offset(c->tiny_offset, size);
         if (likely(offset + size <= TINY_SIZE)) {
             c->tiny_offset = offset + size;
             counter_add(&c->tiny_allocs, 1);
-            return (void *)(c->tiny_block + offset);
+            void *p = (void *)(c->tiny_block + offset);
+            busy_end_holding(p);
+            return p;
         }
     } else if (likely(size <= MAX_SMALL_SIZE)) {
         struct alloc_slot *slot = &c->slots[size_to_class(size) * 2 + 1];
         uint64_t window = slot->window;
-        if (likely(window != 0))
-            return take_from_window(slot, window);
+        if (likely(window != 0)) {
+            void *p = take_from_window(slot, window);
+            busy_end_holding(p);
+            return p;
+        }
     }
+    busy_end();
     return alloc_slow(size, MGC_NOSCAN);
 }
 

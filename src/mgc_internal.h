@@ -166,19 +166,24 @@ enum span_state {
 /* Which list a span is on, so that it can be unlinked in O(1) and checked. */
 enum span_list_id {
     LIST_NONE = 0,
-    LIST_PARTIAL,    /* central: in use, has free slots */
-    LIST_FULL,       /* central: in use, no free slot */
+    LIST_PARTIAL,    /* central: in use, has free slots (when swept) */
+    LIST_FULL,       /* central: in use, no free slot (when swept) */
     LIST_FREE_PAGES, /* page heap: a free run */
     LIST_LARGE,      /* page heap: a large object in use */
 };
 
 struct cache;
 
+/* span->owner of a span that some thread has taken off its list to sweep:
+ * held, so frees by others go through its freed bitmap meanwhile. */
+#define SWEEPER_OWNER ((struct cache *)1)
+
 struct span {
     /* First cache line: what mgc_free and the marker read. */
     uintptr_t start;            /* first byte, page aligned */
     uintptr_t limit;            /* end of the last slot; the tail past it is waste */
-    struct cache *owner;        /* the thread cache holding it, or NULL (relaxed) */
+    struct cache *owner;        /* the thread cache holding it, SWEEPER_OWNER while
+                                   a thread sweeps it, or NULL (relaxed) */
     /* Bitmaps of nelems bits each: alloc_bits (1 = allocated), freed_bits
      * (freed by a thread other than the owner, not yet folded into
      * alloc_bits), mark_bits (the collector's). */
@@ -195,6 +200,7 @@ struct span {
     uint32_t nelems;            /* slots; 1 for a large span */
     uint32_t allocated_count;   /* allocated slots, kept while owner == NULL */
     uint8_t list;               /* enum span_list_id */
+    uint8_t list_index;         /* which of a swept/unswept pair of lists */
     bool needs_zero;            /* free slots may hold old bytes */
     uint64_t inline_bits[3];    /* the three bitmaps when nelems <= 64 */
 };
@@ -312,24 +318,50 @@ struct heap_counters {
 };
 
 /* A span of npages for span_class, zeroed where its pages may hold old bytes
- * unless skip_zero; NULL when the OS refuses memory. */
-struct span *heap_alloc_span(size_t npages, unsigned span_class, bool skip_zero) INTERNAL;
+ * unless skip_zero; NULL when the OS refuses memory, when the heap would
+ * have to grow and may_grow is false, or when growing would pass the memory
+ * limit (then mgc_tls.memory_limit_hit is set). */
+struct span *heap_alloc_span(size_t npages, unsigned span_class, bool skip_zero, bool may_grow) INTERNAL;
 void heap_free_span(struct span *s) INTERNAL;
-/* efence: retire a span for good; its pages become inaccessible. */
-void heap_retire_span(struct span *s) INTERNAL;
 void heap_read_counters(struct heap_counters *out) INTERNAL;
+/* Lowest and highest address the heap ever reserved: a quick first test for
+ * "could this word point into the heap". */
+void heap_bounds(uintptr_t *low, uintptr_t *high) INTERNAL;
 /* Give free pages back to the OS until at most keep_bytes of free pages stay. */
 void heap_release_free_pages(size_t keep_bytes) INTERNAL;
+/* The collector's goal, plus a tenth: free pages up to it are kept. */
+void heap_set_retain(uint64_t bytes) INTERNAL;
+/* Give back the free pages beyond what is worth keeping (after sweeping). */
+void heap_release_excess(void) INTERNAL;
 void heap_lock(void) INTERNAL;
 void heap_unlock(void) INTERNAL;
-/* Walk every large span in use (heap lock held by the caller). */
-struct span *heap_first_large(void) INTERNAL;
+/* Uncollectable large spans, linked by next (heap lock held by the caller). */
+struct span *heap_first_uncollectable_large(void) INTERNAL;
+/* World stopped: swept large spans become unswept; returns how many. */
+size_t heap_flip_large_phase(void) INTERNAL;
+/* Sweep one unswept large span: a marked one is kept, any other freed
+ * (*freed_bytes says how much). False when none is left. */
+bool heap_sweep_one_large(uint64_t *freed_bytes) INTERNAL;
+/* Free large object p of span s, found without the lock; the check that it
+ * is still allocated is made under the heap lock, so that a racing free or
+ * sweep cannot free its pages twice. */
+enum large_free { LARGE_FREED, LARGE_FREED_UNSWEPT, LARGE_NOT_ALLOCATED };
+enum large_free heap_free_large(struct span *s, uintptr_t p, size_t *bytes) INTERNAL;
 
 /* ---- Central lists (central.c) -------------------------------------------------- */
 
+/*
+ * Each list comes in a pair: [phase] holds spans swept since the last mark,
+ * [phase ^ 1] spans not swept yet. When marking ends, phase flips, and every
+ * swept span becomes unswept at once, as Go's sweep generations do. (Sweeping
+ * finishes before marking starts, so the unswept lists are empty then.)
+ * Uncollectable classes never flip.
+ */
 struct central {
     pthread_mutex_t lock;
-    struct span_list partial, full;
+    struct span_list partial[2], full[2];
+    uint8_t phase;
+    bool collectable;
 } __attribute__((aligned(CACHE_LINE)));
 
 extern struct central centrals[NUM_SPAN_CLASSES] INTERNAL;
@@ -339,6 +371,13 @@ void central_init(void) INTERNAL;
 struct span *central_acquire(unsigned span_class, struct cache *cache) INTERNAL;
 /* The owner gives its span back. */
 void central_release(struct span *s) INTERNAL;
+/* Sweeping's side of the central lists: take an unswept span (held by the
+ * caller afterwards), file a swept one, and flip every collectable class's
+ * phase when marking ends (world stopped; returns how many spans became
+ * unswept). */
+struct span *central_take_unswept(unsigned span_class) INTERNAL;
+void central_settle_swept(struct span *s) INTERNAL;
+size_t central_flip_phase(void) INTERNAL;
 /* Allocate one object of span_class without a cache (uncollectable kinds). */
 void *central_alloc_object(unsigned span_class) INTERNAL;
 /* Free one small object (slot index of s, of span_class) whose span the
@@ -401,24 +440,201 @@ struct cache {
     struct alloc_slot slots[NUM_CACHED_CLASSES];
 };
 
-/* The calling thread's cache; &empty_cache until the thread's first slow path. */
-extern __thread struct cache *thread_cache
-    __attribute__((tls_model("initial-exec"))) INTERNAL;
 extern struct cache empty_cache INTERNAL;
 
 /* The cache of the calling thread, created on first use; NULL if out of memory. */
 struct cache *cache_get(void) INTERNAL;
 /* Refill slot span_class with a non-empty window; false if out of memory. */
 bool cache_refill(struct cache *c, unsigned span_class) INTERNAL;
-/* Give every held span back and forget the tiny block. */
+/* Give every held span back and forget the tiny block (the caller is busy). */
 void cache_release_all(struct cache *c) INTERNAL;
-void cache_init(void) INTERNAL;
 
 /* Totals over every cache, live and exited, for mgc_read_stats. */
 struct cache_counters {
     uint64_t mallocs, tiny_allocs, frees, total_alloc, freed_bytes;
 };
 void cache_sum_counters(struct cache_counters *out) INTERNAL;
+void cache_sum_counters_locked(struct cache_counters *out) INTERNAL; /* threads_lock held */
+/* World stopped, threads_lock held: every cache gives its spans back and
+ * forgets its tiny block (the seed's clearpools). */
+void cache_flush_all_locked(void) INTERNAL;
+/* A thread is leaving: fold its cache's counters into the totals and keep
+ * the cache for another thread. Its spans must be released already. */
+void cache_retire(struct cache *c) INTERNAL;
+/* Fork child: caches of threads that did not survive give their spans back. */
+void cache_after_fork_child(void) INTERNAL;
+
+/* ---- Threads and stopping the world (world.c) ------------------------------------------ */
+
+/*
+ * Each thread's own state, in one initial-exec thread-local block so that a
+ * fast path reaches all of it from one thread-pointer offset.
+ *
+ * busy brackets every stretch of allocator code that changes cache or span
+ * state. The collector's suspend signal never stops a busy thread: the
+ * handler sets stop_pending and returns, and the thread stops itself when it
+ * leaves the busy stretch (busy_end). So a stopped thread is never in the
+ * middle of the allocator, which lets the collector flush every cache, and
+ * never holds an allocator lock. The rule that makes this so: the locks the
+ * collector takes with the world stopped (central, heap, persistent) are
+ * only ever taken while busy, or under a lock the collector takes before it
+ * stops anyone (gc_lock, roots_lock, threads_lock).
+ */
+struct thread_local {
+    struct cache *cache;           /* &empty_cache until the first slow path */
+    struct thread_record *record;  /* NULL until the thread is registered */
+    unsigned char busy;
+    unsigned char stop_pending;
+    unsigned char memory_limit_hit; /* the last heap growth was refused by the limit */
+    unsigned slow_allocations;      /* for MGC_DEBUG=collectevery */
+};
+
+extern __thread struct thread_local mgc_tls __attribute__((tls_model("initial-exec"))) INTERNAL;
+
+/* Stop for the collector from busy_end; holding is kept on the stack
+ * while stopped (see busy_end_holding). */
+void world_stop_deferred(const void *holding) INTERNAL;
+
+static inline void busy_begin(void)
+{
+    mgc_tls.busy = 1;
+    signal_fence();
+}
+
+/*
+ * Leave a busy stretch that produced object p, the only reference to it.
+ * The thread may stop for a collection right here, and the compiler is free
+ * to form p only afterwards (from the window's base, bit and slot size,
+ * none of which points at p): passing p to the stopping path makes it a
+ * value on the stack that the collector scans.
+ */
+static inline void busy_end_holding(const void *p)
+{
+    signal_fence();
+    mgc_tls.busy = 0;
+    signal_fence();
+    if (unlikely(mgc_tls.stop_pending))
+        world_stop_deferred(p);
+}
+
+static inline void busy_end(void)
+{
+    busy_end_holding(NULL);
+}
+
+/* A registered thread: its stack is a root, and it is stopped for marking. */
+struct thread_record {
+    struct thread_record *next;
+    pthread_t thread;
+    uintptr_t stack_base;          /* highest address of its stack */
+    uintptr_t stack_low;           /* lowest address of its stack mapping */
+    uintptr_t stack_pointer;       /* where scanning starts while it is stopped */
+    uint32_t parked_epoch;         /* the stop it acknowledged last */
+    bool internal;                 /* an mgc thread (sweeper, finalizer runner) */
+};
+
+/* All registered threads; walk with threads_lock held. */
+extern struct thread_record *thread_list INTERNAL;
+extern pthread_mutex_t threads_lock INTERNAL;
+
+void world_init(void) INTERNAL;
+/* Register the calling thread if it is not yet; false when out of memory. */
+bool thread_ensure_registered(void) INTERNAL;
+void thread_unregister_current(void) INTERNAL;
+/* threads_lock held: stop every other registered thread / let them go. */
+void world_stop(void) INTERNAL;
+void world_start(void) INTERNAL;
+/* The calling thread's stack, from its current depth, with its callee-saved
+ * registers spilled into that range; fn receives the range. */
+void with_registers_spilled(void (*fn)(uintptr_t low, uintptr_t high, void *arg), void *arg) INTERNAL;
+/* fork(2) support: run in the child with every lock held by the caller. */
+void world_after_fork_child(void) INTERNAL;
+
+/* ---- Roots (roots.c) ---------------------------------------------------------------------- */
+
+struct root_range {
+    uintptr_t start, end;
+};
+
+/* Calls fn with the world stopped, and with the writable segments of every
+ * loaded object in the array it receives; the loader's lock is held
+ * throughout, so no dlopen or dlclose is half done. Returns false, without
+ * calling fn, when the segments could not all be recorded (out of memory). */
+bool roots_with_world_stopped(void (*fn)(const struct root_range *segments, size_t n, void *arg),
+                              void *arg) INTERNAL;
+/* The ranges given to mgc_add_roots; the caller holds roots_lock. */
+extern pthread_mutex_t roots_lock INTERNAL;
+size_t roots_registered(const struct root_range **out) INTERNAL;
+
+/* ---- Marking (mark.c) ---------------------------------------------------------------------- */
+
+struct mark_result {
+    uint64_t marked_bytes;   /* bytes of objects found reachable */
+    uint64_t marked_objects;
+    unsigned workers;        /* marking threads used */
+};
+
+/* Mark everything reachable from the given root ranges, the registered
+ * roots, every registered thread's stack, and uncollectable objects. World
+ * stopped; caches flushed. */
+void mark_heap(const struct root_range *roots, size_t nroots, struct mark_result *out) INTERNAL;
+/* Make sure the marking helpers exist; before the world stops. */
+void mark_start_helpers(void) INTERNAL;
+/* How many threads mark (MGC_DEBUG=gcprocs, else one per core). */
+unsigned mark_workers_wanted(void) INTERNAL;
+/* For tests: is the object at p marked? */
+bool mark_is_marked(uintptr_t p) INTERNAL;
+void mark_after_fork_child(void) INTERNAL;
+
+/* ---- Sweeping (sweep.c) ---------------------------------------------------------------------- */
+
+/* World stopped, marking done: every in-use collectable span becomes unswept. */
+void sweep_prepare(void) INTERNAL;
+/* Sweep small span s, which the caller holds (owner SWEEPER_OWNER): marked
+ * objects stay, the rest become free slots. The caller files it. */
+void sweep_span(struct span *s) INTERNAL;
+/* Sweep everything not swept yet (the caller is busy). */
+void sweep_finish(void) INTERNAL;
+/* Sweep one unswept span of any class; false when none is left. */
+bool sweep_one(void) INTERNAL;
+/* An unswept span was freed explicitly: one fewer left to sweep. */
+void sweep_forget_unswept(void) INTERNAL;
+void sweep_start_background(void) INTERNAL;
+void sweep_wake_background(void) INTERNAL;
+void sweep_read_counters(uint64_t *frees, uint64_t *freed_bytes) INTERNAL;
+void sweep_after_fork_child(void) INTERNAL;
+
+/* ---- Collection control (gc.c) --------------------------------------------------------------- */
+
+/* Bytes of objects in use as the pacer sees them: live after the last
+ * collection plus what has been handed to caches since. */
+extern int64_t heap_live INTERNAL;
+extern uint64_t gc_trigger INTERNAL;
+
+static inline void heap_live_add(int64_t bytes)
+{
+    __atomic_fetch_add(&heap_live, bytes, __ATOMIC_RELAXED);
+}
+
+/* Called outside busy stretches after the slow path handed out memory. */
+static inline bool gc_should_start(void)
+{
+    return (uint64_t)load_relaxed(&heap_live) >= load_relaxed(&gc_trigger);
+}
+
+/* GC_AUTOMATIC: the pacer asks; skipped when another thread is collecting
+ * or the goal moved. GC_FORCED: MGC_DEBUG=collectevery; skipped only when
+ * another thread is collecting. GC_MEMORY_LIMIT and GC_EXPLICIT: wait for
+ * the lock, and sweep everything before returning. */
+enum gc_reason { GC_AUTOMATIC, GC_FORCED, GC_MEMORY_LIMIT, GC_EXPLICIT };
+void gc_collect(enum gc_reason reason) INTERNAL;
+void gc_init(void) INTERNAL;
+/* Sweeping of a cycle has finished: give back pages beyond the goal. */
+void gc_sweep_done(void) INTERNAL;
+size_t sweep_remaining(void) INTERNAL;
+void gc_read_stats(struct mgc_stats *out) INTERNAL;
+extern pthread_mutex_t gc_lock INTERNAL;
+extern size_t memory_limit INTERNAL; /* SIZE_MAX: none */
 
 /* ---- Persistent metadata (persistent.c) ----------------------------------------------- */
 
@@ -428,6 +644,8 @@ enum sys_kind { SYS_GC, SYS_OTHER };
  * two up to PAGE_SIZE). NULL when the OS refuses. */
 void *persistent_alloc(size_t size, size_t align, enum sys_kind kind) INTERNAL;
 void persistent_read_counters(uint64_t *gc_sys, uint64_t *other_sys) INTERNAL;
+void persistent_lock_all(void) INTERNAL; /* fork(2) */
+void persistent_unlock_all(void) INTERNAL;
 /* Metadata obtained from the OS elsewhere (arena headers): count it. */
 void sys_account(enum sys_kind kind, int64_t bytes) INTERNAL;
 
@@ -457,6 +675,8 @@ struct debug_settings {
     int gctrace;
     int tinyalloc;
     int efence;
+    int gcprocs;      /* marking threads; 0 = one per core */
+    int collectevery; /* collect every N slow-path allocations (tests); 0 = off */
 };
 extern struct debug_settings debug INTERNAL;
 void debug_parse_environment(void) INTERNAL;

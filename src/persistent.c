@@ -64,6 +64,16 @@ void *persistent_alloc(size_t size, size_t align, enum sys_kind kind)
     return p;
 }
 
+void persistent_lock_all(void)
+{
+    pthread_mutex_lock(&persistent_lock);
+}
+
+void persistent_unlock_all(void)
+{
+    pthread_mutex_unlock(&persistent_lock);
+}
+
 void sys_account(enum sys_kind kind, int64_t bytes)
 {
     pthread_mutex_lock(&persistent_lock);

@@ -50,10 +50,12 @@ uint64_t span_fold_freed_word(struct span *s, size_t w)
     uint64_t freed = __atomic_load_n(&s->freed_bits[w], __ATOMIC_ACQUIRE);
     if (!freed)
         return 0;
-    /* Zero first, then clear the allocation bits, then the freed bits: a
-     * second free of the same object either still finds its freed bit set or,
-     * once the freed bit is gone, finds the allocation bit clear. Both are
-     * reported as a double free. */
+    /* Zero first, so that a slot is clean before it can be handed out again;
+     * then clear the allocation bits, then the freed bits. A second free of
+     * the same object (central_free_object) that comes before this fold
+     * finds the freed bit set, one that comes after finds the allocation
+     * bit clear: both are reported. Only one racing with the fold itself
+     * can go unnoticed. */
     for (uint64_t bits = freed; bits; bits &= bits - 1) {
         size_t i = w * 64 + (size_t)__builtin_ctzll(bits);
         memset((void *)(s->start + i * s->elem_size), 0, s->elem_size);

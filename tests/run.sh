@@ -3,6 +3,11 @@
 # programs, and ends with the total "N passed, N failed".
 passed=0
 failed=0
+# Conservative scanning reads stacks; AddressSanitizer's fake stacks would
+# hide locals from it.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_stack_use_after_return=0"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}print_stacktrace=1"
+
 out=$(mktemp)
 for t in "$@"; do
     echo "== $t"
@@ -40,9 +45,9 @@ check_install() {
     [ -f "$prefix/include/mgc.h" ] && [ -f "$prefix/lib/libmgc.a" ] || return 1
     readelf -d "$prefix/lib/libmgc.so" | grep -q 'SONAME.*libmgc.so.0' || return 1
     export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
-    cc examples/example.c $(pkg-config --cflags --libs mgc) -lpthread -ldl -o "$prefix/example_shared" || return 1
+    cc $EXAMPLE_CFLAGS examples/example.c $(pkg-config --cflags --libs mgc) -lpthread -ldl -o "$prefix/example_shared" || return 1
     LD_LIBRARY_PATH="$prefix/lib" "$prefix/example_shared" | grep -q '^ada$' || return 1
-    cc -static-libgcc examples/example.c $(pkg-config --cflags mgc) "$prefix/lib/libmgc.a" -lpthread -ldl -o "$prefix/example_static" || return 1
+    cc $EXAMPLE_CFLAGS examples/example.c $(pkg-config --cflags mgc) "$prefix/lib/libmgc.a" -lpthread -ldl -o "$prefix/example_static" || return 1
     "$prefix/example_static" | grep -q '8 objects allocated, 2 packed' || return 1
 }
 if check_install; then

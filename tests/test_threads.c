@@ -40,8 +40,11 @@ static void *worker(void *argument)
     for (int i = 0; i < PER_THREAD; i++) {
         size_t size = size_for(t, i);
         void *p = (i & 1) ? mgc_alloc(size) : mgc_alloc_noscan(size);
-        if (!p || !all_zero(p, size))
+        if (!p || !all_zero(p, size)) {
+            fprintf(stderr, "thread %d object %d (%zu bytes) at %p: %s\n", t, i, size, p,
+                    p ? "not zeroed" : "allocation failed");
             abort();
+        }
         fill_pattern(p, size, (unsigned)t);
         sh->objects[t][i] = p;
         sh->sizes[t][i] = size;
@@ -56,8 +59,11 @@ static void *worker(void *argument)
     /* Verify everybody's survivors, then free the next thread's. */
     for (int u = 0; u < sh->nthreads; u++)
         for (int i = 0; i < PER_THREAD; i++)
-            if (sh->objects[u][i] && !check_pattern(sh->objects[u][i], sh->sizes[u][i], (unsigned)u))
+            if (sh->objects[u][i] && !check_pattern(sh->objects[u][i], sh->sizes[u][i], (unsigned)u)) {
+                fprintf(stderr, "thread %d object %d (%zu bytes) at %p: overwritten\n", u, i,
+                        sh->sizes[u][i], sh->objects[u][i]);
                 abort();
+            }
     pthread_barrier_wait(&sh->checked);
     int victim = (t + 1) % sh->nthreads;
     for (int i = 0; i < PER_THREAD; i++)
@@ -86,21 +92,24 @@ static void run_threads(int n)
     for (int t = 0; t < n; t++)
         pthread_join(threads[t], NULL);
 
+    /* A full collection sweeps everything: what stays is reachable. */
+    mgc_collect();
     mgc_read_stats(&end);
     /* Only tiny blocks can still be allocated (their objects cannot be
-     * freed explicitly); every other span went back to the page heap. */
+     * freed explicitly, and sh keeps them reachable); every other span went
+     * back to the page heap. */
     struct heap_counters heap;
     heap_read_counters(&heap);
     uint64_t tiny_spans_bytes = 0;
-    for (unsigned i = 0; i < 1; i++) {
-        struct central *c = &centrals[SPAN_CLASS_TINY];
-        pthread_mutex_lock(&c->lock);
-        for (struct span *s = c->partial.first; s; s = s->next)
+    struct central *c = &centrals[SPAN_CLASS_TINY];
+    pthread_mutex_lock(&c->lock);
+    for (int k = 0; k < 2; k++) {
+        for (struct span *s = c->partial[k].first; s; s = s->next)
             tiny_spans_bytes += span_bytes(s);
-        for (struct span *s = c->full.first; s; s = s->next)
+        for (struct span *s = c->full[k].first; s; s = s->next)
             tiny_spans_bytes += span_bytes(s);
-        pthread_mutex_unlock(&c->lock);
     }
+    pthread_mutex_unlock(&c->lock);
     CHECK_EQ(end.heap_inuse, start.heap_inuse + tiny_spans_bytes);
     CHECK_EQ(end.heap_objects, end.mallocs - end.frees);
     CHECK_EQ(heap.heap_sys, heap.heap_inuse + heap.heap_free + heap.heap_released);

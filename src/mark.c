@@ -1,0 +1,429 @@
+/*
+ * mark.c: conservative marking, in parallel.
+ *
+ * Any aligned word of a root or of a reachable scanned object that points
+ * into an allocated object (at any byte of it: interior pointers count)
+ * marks that object. A tiny block is one object, so a pointer to any byte
+ * of it keeps the whole block. Noscan objects are marked but never read.
+ * Uncollectable objects are roots: they are scanned up front, never marked.
+ *
+ * Work is a range of words to scan. Each marking thread keeps a block of
+ * work items; a full block goes to a shared pool, and a thread with nothing
+ * left takes a block from the pool. Marking ends when every thread is idle
+ * and the pool is empty. Large objects are cut into chunks of MARK_CHUNK
+ * bytes, so that one big array is shared among threads and no range is ever
+ * pushed whole: memory for pending work stays small even for a
+ * ten-million-node list (depth first, one item per node at a time) or a
+ * huge array of pointers (one chunk's children at a time).
+ *
+ * The collecting thread marks too; helpers (MGC_DEBUG=gcprocs=N, default one
+ * per core, all told) wait on a condition variable between collections.
+ * Mark bits are set with an atomic OR after a plain test, so an object is
+ * claimed by exactly one thread.
+ *
+ * The reads of roots and objects are deliberate reads of memory the program
+ * did not hand over (stacks, data segments, object slack); scan_range is
+ * exempt from AddressSanitizer for that reason.
+ */
+#include <unistd.h>
+
+#include "mgc_internal.h"
+
+#define WORK_BLOCK_ITEMS 254
+#define MARK_CHUNK ((uintptr_t)64 << 10)
+#define MAX_WORKERS 64
+
+struct work_item {
+    uintptr_t start, end;
+};
+
+struct work_block {
+    struct work_block *next;
+    size_t count;
+    struct work_item items[WORK_BLOCK_ITEMS];
+};
+
+struct marker {
+    struct work_block *block;
+    uint64_t marked_bytes, marked_objects;
+    unsigned since_share;
+};
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t work_ready; /* a block was published, or marking ended */
+    pthread_cond_t helpers_go; /* a marking phase began */
+    pthread_cond_t helpers_done;
+    struct work_block *full;   /* blocks waiting for a thread */
+    struct work_block *empty;  /* recycled blocks */
+    size_t full_count;
+    unsigned workers;          /* threads taking part in this phase */
+    unsigned idle;             /* of them, waiting for work */
+    unsigned helpers_running;  /* helpers inside this phase */
+    unsigned helpers_started;
+    bool done;
+    uint64_t phase;            /* marking phases so far */
+    uint64_t marked_bytes, marked_objects;
+    uintptr_t heap_low, heap_high;
+    struct fixed_alloc blocks;
+} pool = {
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .work_ready = PTHREAD_COND_INITIALIZER,
+    .helpers_go = PTHREAD_COND_INITIALIZER,
+    .helpers_done = PTHREAD_COND_INITIALIZER,
+    .blocks = {.size = sizeof(struct work_block), .kind = SYS_GC},
+};
+
+unsigned mark_workers_wanted(void)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned n = debug.gcprocs > 0 ? (unsigned)debug.gcprocs : cores > 0 ? (unsigned)cores : 1;
+    return n > MAX_WORKERS ? MAX_WORKERS : n;
+}
+
+/* ---- Work blocks ------------------------------------------------------------------------- */
+
+/* Pool lock held. NULL only when out of memory. */
+static struct work_block *new_block_locked(void)
+{
+    struct work_block *b = pool.empty;
+    if (b)
+        pool.empty = b->next;
+    else
+        b = fixed_alloc(&pool.blocks);
+    if (b) {
+        b->next = NULL;
+        b->count = 0;
+    }
+    return b;
+}
+
+static void publish_locked(struct work_block *b)
+{
+    b->next = pool.full;
+    pool.full = b;
+    pool.full_count++;
+    pthread_cond_signal(&pool.work_ready);
+}
+
+/* The marker's block is full, or an idle thread could use part of it: move
+ * it to the pool and start a new one. */
+static void share_block(struct marker *m)
+{
+    pthread_mutex_lock(&pool.lock);
+    struct work_block *fresh = new_block_locked();
+    if (!fresh) {
+        /* Out of memory for mark blocks: keep marking from this block;
+         * push_work then scans in place instead of queueing. */
+        pthread_mutex_unlock(&pool.lock);
+        return;
+    }
+    publish_locked(m->block);
+    m->block = fresh;
+    pthread_mutex_unlock(&pool.lock);
+}
+
+static void scan_range(struct marker *m, uintptr_t start, uintptr_t end);
+
+static void push_work(struct marker *m, uintptr_t start, uintptr_t end)
+{
+    for (;;) {
+        struct work_block *b = m->block;
+        if (b->count == WORK_BLOCK_ITEMS) {
+            share_block(m);
+            if (m->block == b) {
+                scan_range(m, start, end); /* no memory for more blocks */
+                return;
+            }
+            b = m->block;
+        }
+        uintptr_t piece_end = end - start > MARK_CHUNK ? start + MARK_CHUNK : end;
+        b->items[b->count++] = (struct work_item){start, piece_end};
+        if (piece_end == end)
+            return;
+        start = piece_end;
+    }
+}
+
+/* ---- Marking one word ---------------------------------------------------------------------- */
+
+static inline void mark_word(struct marker *m, uintptr_t p)
+{
+    struct span *s = span_map_entry(p);
+    if (!s || load_relaxed(&s->state) != SPAN_IN_USE)
+        return;
+    uintptr_t offset = p - s->start;
+    if (offset >= s->limit - s->start || s->uncollectable)
+        return;
+    size_t index = s->large ? 0 : span_object_index(s, p);
+    size_t w = index / 64;
+    uint64_t bit = (uint64_t)1 << (index % 64);
+    if (!(load_relaxed64(&s->alloc_bits[w]) & bit) || (load_relaxed64(&s->mark_bits[w]) & bit))
+        return;
+    if (__atomic_fetch_or(&s->mark_bits[w], bit, __ATOMIC_RELAXED) & bit)
+        return;
+    uintptr_t base = s->start + index * (uintptr_t)s->elem_size;
+    size_t size = s->large ? span_bytes(s) : s->elem_size;
+    m->marked_bytes += size;
+    m->marked_objects++;
+    if (!s->noscan)
+        push_work(m, base, base + size);
+}
+
+__attribute__((no_sanitize("address"))) static void scan_range(struct marker *m, uintptr_t start,
+                                                                 uintptr_t end)
+{
+    uintptr_t low = pool.heap_low, extent = pool.heap_high - pool.heap_low;
+    for (uintptr_t a = (start + 7) & ~(uintptr_t)7; a + 8 <= end; a += 8) {
+        uintptr_t word = *(const volatile uintptr_t *)a;
+        if (word - low < extent)
+            mark_word(m, word);
+    }
+}
+
+/* ---- Draining ------------------------------------------------------------------------------- */
+
+/* Take the next item; false when marking is over. */
+static bool next_item(struct marker *m, struct work_item *out)
+{
+    struct work_block *b = m->block;
+    if (b->count) {
+        *out = b->items[--b->count];
+        return true;
+    }
+    pthread_mutex_lock(&pool.lock);
+    for (;;) {
+        if (pool.full) {
+            struct work_block *got = pool.full;
+            pool.full = got->next;
+            pool.full_count--;
+            b->next = pool.empty; /* our empty block goes back */
+            pool.empty = b;
+            m->block = got;
+            pthread_mutex_unlock(&pool.lock);
+            *out = got->items[--got->count];
+            return true;
+        }
+        if (pool.done) {
+            pthread_mutex_unlock(&pool.lock);
+            return false;
+        }
+        pool.idle++;
+        if (pool.idle == pool.workers) {
+            pool.done = true;
+            pthread_cond_broadcast(&pool.work_ready);
+            pthread_mutex_unlock(&pool.lock);
+            return false;
+        }
+        pthread_cond_wait(&pool.work_ready, &pool.lock);
+        pool.idle--;
+    }
+}
+
+static void drain(struct marker *m)
+{
+    struct work_item item;
+    while (next_item(m, &item)) {
+        scan_range(m, item.start, item.end);
+        /* Keep idle threads fed: every so often, if someone waits and we
+         * have more than we need, hand our block over. */
+        if (++m->since_share >= 32) {
+            m->since_share = 0;
+            if (m->block->count > 1 && __atomic_load_n(&pool.idle, __ATOMIC_RELAXED) > 0 &&
+                __atomic_load_n(&pool.full_count, __ATOMIC_RELAXED) == 0)
+                share_block(m);
+        }
+    }
+}
+
+/* A worker that has no block at all (out of memory) leaves the phase as if
+ * idle for good, so that termination does not wait for it. Pool lock held. */
+static void leave_without_work_locked(void)
+{
+    pool.idle++;
+    if (pool.idle == pool.workers) {
+        pool.done = true;
+        pthread_cond_broadcast(&pool.work_ready);
+    }
+}
+
+static void finish_marker(struct marker *m)
+{
+    pthread_mutex_lock(&pool.lock);
+    pool.marked_bytes += m->marked_bytes;
+    pool.marked_objects += m->marked_objects;
+    if (m->block) {
+        m->block->next = pool.empty;
+        pool.empty = m->block;
+        m->block = NULL;
+    }
+    pthread_mutex_unlock(&pool.lock);
+}
+
+/* ---- Helpers ----------------------------------------------------------------------------------- */
+
+static void *mark_helper(void *unused)
+{
+    (void)unused;
+    uint64_t seen = 0;
+    for (;;) {
+        pthread_mutex_lock(&pool.lock);
+        while (pool.phase == seen)
+            pthread_cond_wait(&pool.helpers_go, &pool.lock);
+        seen = pool.phase;
+        struct marker m = {.block = new_block_locked()};
+        if (!m.block)
+            leave_without_work_locked();
+        pthread_mutex_unlock(&pool.lock);
+        if (m.block)
+            drain(&m);
+        finish_marker(&m);
+        pthread_mutex_lock(&pool.lock);
+        pool.helpers_running--;
+        pthread_cond_broadcast(&pool.helpers_done);
+        pthread_mutex_unlock(&pool.lock);
+    }
+    return NULL;
+}
+
+/* Start helpers up to n - 1 (once; they persist). Called before the world
+ * stops: creating a thread may need locks (the C library's allocator) that
+ * a stopped thread could hold. Only the collector calls it, under gc_lock. */
+void mark_start_helpers(void)
+{
+    unsigned wanted = mark_workers_wanted();
+    while (pool.helpers_started + 1 < wanted) {
+        pthread_t thread;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        bool ok = pthread_create(&thread, &attr, mark_helper, NULL) == 0;
+        pthread_attr_destroy(&attr);
+        if (!ok)
+            break;
+        pool.helpers_started++;
+    }
+}
+
+/* ---- Roots --------------------------------------------------------------------------------- */
+
+struct mark_context {
+    const struct root_range *roots;
+    size_t nroots;
+    struct marker *m;
+};
+
+/* Uncollectable objects are live by definition: count them, and scan the
+ * ones that may hold pointers. */
+static void push_uncollectable_roots(struct marker *m)
+{
+    for (size_t i = SPAN_CLASS_UNCOLLECTABLE_BASE; i < NUM_SPAN_CLASSES; i++) {
+        struct central *c = &centrals[i];
+        for (int kind = 0; kind < 2; kind++) {
+            struct span *s = kind ? c->full[c->phase].first : c->partial[c->phase].first;
+            for (; s; s = s->next) {
+                for (size_t k = 0; k < s->nelems; k++) {
+                    if (!bit_is_set(s->alloc_bits, k))
+                        continue;
+                    uintptr_t base = s->start + k * (uintptr_t)s->elem_size;
+                    m->marked_bytes += s->elem_size;
+                    m->marked_objects++;
+                    if (!s->noscan)
+                        push_work(m, base, base + s->elem_size);
+                }
+            }
+        }
+    }
+    for (struct span *s = heap_first_uncollectable_large(); s; s = s->next) {
+        if (!(load_relaxed64(&s->alloc_bits[0]) & 1))
+            continue;
+        m->marked_bytes += span_bytes(s);
+        m->marked_objects++;
+        if (!s->noscan)
+            push_work(m, s->start, s->start + span_bytes(s));
+    }
+}
+
+/* Runs with the collector's registers spilled into [low, high), its stack. */
+static void mark_from_here(uintptr_t low, uintptr_t high, void *arg)
+{
+    struct mark_context *ctx = arg;
+    struct marker *m = ctx->m;
+    for (size_t i = 0; i < ctx->nroots; i++)
+        push_work(m, ctx->roots[i].start, ctx->roots[i].end);
+    const struct root_range *registered;
+    size_t nregistered = roots_registered(&registered);
+    for (size_t i = 0; i < nregistered; i++)
+        push_work(m, registered[i].start, registered[i].end);
+    struct thread_record *self = mgc_tls.record;
+    for (struct thread_record *t = thread_list; t; t = t->next) {
+        if (t == self)
+            push_work(m, low, high);
+        else if (t->stack_pointer)
+            push_work(m, t->stack_pointer, t->stack_base);
+    }
+    if (!self)
+        push_work(m, low, high); /* not registered: still scan our own frames */
+    push_uncollectable_roots(m);
+
+    /* Let the helpers in, and mark alongside them. */
+    if (m->block->count > 1 && pool.workers > 1)
+        share_block(m);
+    drain(m);
+}
+
+void mark_heap(const struct root_range *roots, size_t nroots, struct mark_result *out)
+{
+    unsigned wanted = mark_workers_wanted();
+    unsigned workers = pool.helpers_started + 1 < wanted ? pool.helpers_started + 1 : wanted;
+    heap_bounds(&pool.heap_low, &pool.heap_high);
+
+    pthread_mutex_lock(&pool.lock);
+    /* The collector's block first: a failure to get one is handled after
+     * the helpers were counted in. */
+    struct marker m = {.block = new_block_locked()};
+    pool.workers = workers;
+    pool.idle = 0;
+    pool.done = false;
+    pool.marked_bytes = pool.marked_objects = 0;
+    pool.helpers_running = workers - 1;
+    pool.phase++;
+    pthread_cond_broadcast(&pool.helpers_go);
+    pthread_mutex_unlock(&pool.lock);
+
+    if (m.block) {
+        struct mark_context ctx = {roots, nroots, &m};
+        with_registers_spilled(mark_from_here, &ctx);
+    }
+    finish_marker(&m);
+
+    pthread_mutex_lock(&pool.lock);
+    if (!m.block)
+        leave_without_work_locked();
+    while (pool.helpers_running)
+        pthread_cond_wait(&pool.helpers_done, &pool.lock);
+    out->marked_bytes = pool.marked_bytes;
+    out->marked_objects = pool.marked_objects;
+    out->workers = workers;
+    pthread_mutex_unlock(&pool.lock);
+}
+
+bool mark_is_marked(uintptr_t p)
+{
+    struct span *s = span_of(p);
+    if (!s)
+        return false;
+    size_t index = s->large ? 0 : span_object_index(s, p);
+    return bit_is_set(s->mark_bits, index);
+}
+
+void mark_after_fork_child(void)
+{
+    /* The helpers did not survive the fork. */
+    pthread_mutex_init(&pool.lock, NULL);
+    pthread_cond_init(&pool.work_ready, NULL);
+    pthread_cond_init(&pool.helpers_go, NULL);
+    pthread_cond_init(&pool.helpers_done, NULL);
+    pool.helpers_started = 0;
+    pool.helpers_running = 0;
+}

@@ -1,0 +1,164 @@
+/*
+ * sweep.c: turning unmarked objects back into free slots.
+ *
+ * When marking ends, every in-use span of a collectable class becomes
+ * unswept (sweep_prepare flips the central lists' phase; no span is touched).
+ * A span is then swept exactly once, by whoever takes it off its unswept list
+ * first: a cache that needs a span of that class (central_acquire), a thread
+ * about to grow the heap (sweep_finish), the background sweeper, or the next
+ * collection before it marks (sweep_finish again).
+ *
+ * Sweeping a small span keeps the allocation bits of marked objects and
+ * clears the rest; the freed slots still hold their old bytes, so the span
+ * is flagged needs_zero and zeroed before a cache allocates from it. A tiny
+ * block is one slot: it is freed only when nothing pointed into any of its
+ * bytes. A large span is kept if marked and given back to the page heap if
+ * not. Uncollectable spans are never swept.
+ */
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "mgc_internal.h"
+
+static uint64_t swept_frees, swept_freed_bytes;
+static size_t unswept_remaining;      /* spans still to sweep this cycle */
+static unsigned sweep_cursor;         /* where sweep_one looks first */
+
+static pthread_mutex_t background_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t background_wake = PTHREAD_COND_INITIALIZER;
+static bool background_started;
+static uint64_t background_generation;
+
+void sweep_read_counters(uint64_t *frees, uint64_t *freed_bytes)
+{
+    *frees = __atomic_load_n(&swept_frees, __ATOMIC_RELAXED);
+    *freed_bytes = __atomic_load_n(&swept_freed_bytes, __ATOMIC_RELAXED);
+}
+
+static void count_swept(uint64_t objects, uint64_t bytes)
+{
+    __atomic_fetch_add(&swept_frees, objects, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&swept_freed_bytes, bytes, __ATOMIC_RELAXED);
+}
+
+void sweep_span(struct span *s)
+{
+    size_t nwords = bitmap_words(s->nelems);
+    uint64_t freed = 0;
+    for (size_t w = 0; w < nwords; w++) {
+        uint64_t alloc = load_relaxed64(&s->alloc_bits[w]);
+        uint64_t mark = load_relaxed64(&s->mark_bits[w]);
+        freed += (uint64_t)__builtin_popcountll(alloc & ~mark);
+        store_relaxed64(&s->alloc_bits[w], alloc & mark);
+        store_relaxed64(&s->mark_bits[w], 0);
+    }
+    if (freed) {
+        s->needs_zero = true;
+        count_swept(freed, freed * s->elem_size);
+    }
+    __atomic_fetch_sub(&unswept_remaining, 1, __ATOMIC_RELAXED);
+}
+
+void sweep_forget_unswept(void)
+{
+    __atomic_fetch_sub(&unswept_remaining, 1, __ATOMIC_RELAXED);
+}
+
+void sweep_prepare(void)
+{
+    size_t spans = central_flip_phase() + heap_flip_large_phase();
+    __atomic_store_n(&unswept_remaining, spans, __ATOMIC_RELAXED);
+}
+
+/* Sweep one unswept span. The caller is busy. */
+static bool sweep_one_busy(void)
+{
+    if (__atomic_load_n(&unswept_remaining, __ATOMIC_RELAXED) == 0)
+        return false;
+    unsigned start = __atomic_load_n(&sweep_cursor, __ATOMIC_RELAXED);
+    for (unsigned i = 0; i < NUM_CACHED_CLASSES; i++) {
+        unsigned span_class = (start + i) % NUM_CACHED_CLASSES;
+        struct span *s = central_take_unswept(span_class);
+        if (s) {
+            __atomic_store_n(&sweep_cursor, span_class, __ATOMIC_RELAXED);
+            sweep_span(s);
+            central_settle_swept(s);
+            return true;
+        }
+    }
+    uint64_t freed_bytes;
+    if (heap_sweep_one_large(&freed_bytes)) {
+        __atomic_fetch_sub(&unswept_remaining, 1, __ATOMIC_RELAXED);
+        if (freed_bytes)
+            count_swept(1, freed_bytes);
+        return true;
+    }
+    return false;
+}
+
+bool sweep_one(void)
+{
+    busy_begin();
+    bool swept = sweep_one_busy();
+    busy_end();
+    return swept;
+}
+
+void sweep_finish(void)
+{
+    while (sweep_one_busy()) {
+    }
+}
+
+size_t sweep_remaining(void)
+{
+    return __atomic_load_n(&unswept_remaining, __ATOMIC_RELAXED);
+}
+
+/* The background sweeper: a registered thread (so that it is stopped for
+ * marking), at the lowest priority, sweeping one span per busy stretch. */
+static void *background_sweeper(void *unused)
+{
+    (void)unused;
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
+    if (!thread_ensure_registered())
+        return NULL;
+    mgc_tls.record->internal = true;
+    uint64_t seen = 0;
+    for (;;) {
+        while (sweep_one()) {
+        }
+        gc_sweep_done();
+        pthread_mutex_lock(&background_lock);
+        while (background_generation == seen)
+            pthread_cond_wait(&background_wake, &background_lock);
+        seen = background_generation;
+        pthread_mutex_unlock(&background_lock);
+    }
+    return NULL;
+}
+
+void sweep_wake_background(void)
+{
+    pthread_mutex_lock(&background_lock);
+    if (!background_started) {
+        pthread_t thread;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        background_started = pthread_create(&thread, &attr, background_sweeper, NULL) == 0;
+        pthread_attr_destroy(&attr);
+    }
+    background_generation++;
+    pthread_cond_broadcast(&background_wake);
+    pthread_mutex_unlock(&background_lock);
+}
+
+void sweep_after_fork_child(void)
+{
+    /* The sweeper thread did not survive the fork. */
+    pthread_mutex_init(&background_lock, NULL);
+    pthread_cond_init(&background_wake, NULL);
+    background_started = false;
+}

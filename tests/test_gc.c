@@ -1,0 +1,422 @@
+/*
+ * test_gc.c: collection control and the machinery around a cycle: pacing,
+ * gc percent, the memory limit, statistics, gctrace, parallel marking,
+ * signals, fork, and threads that come and go while collections run.
+ */
+#include <pthread.h>
+#include <regex.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "mgc_internal.h"
+
+static NOINLINE void make_garbage(size_t bytes)
+{
+    for (size_t done = 0; done < bytes; done += 256) {
+        char *p = mgc_alloc(256);
+        p[0] = 1;
+    }
+}
+
+static uint64_t memory_held(const struct mgc_stats *s)
+{
+    return s->heap_sys - s->heap_released + s->gc_sys + s->other_sys;
+}
+
+TEST(collect_updates_statistics)
+{
+    struct mgc_stats s0, s1;
+    mgc_init();
+    mgc_read_stats(&s0);
+    CHECK_EQ(s0.num_gc, 0);
+    CHECK_EQ(s0.next_gc, 4 << 20);
+    mgc_collect();
+    mgc_collect();
+    mgc_read_stats(&s1);
+    CHECK_EQ(s1.num_gc, 2);
+    CHECK(s1.last_pause_ns > 0);
+    CHECK(s1.max_pause_ns >= s1.last_pause_ns);
+    CHECK(s1.pause_total_ns >= s1.max_pause_ns);
+    CHECK(s1.next_gc >= 4 << 20);
+}
+
+/* Live data for the tests below: globals are roots. */
+static void *volatile live[40000]; /* volatile: a write-only static would be optimised away */
+
+TEST(goal_is_live_heap_times_two)
+{
+    enum { N = 40000 };
+    for (int i = 0; i < N; i++)
+        live[i] = mgc_alloc(512); /* 20 MiB live */
+    mgc_collect();
+    struct mgc_stats s;
+    mgc_read_stats(&s);
+    uint64_t marked = (uint64_t)N * 512;
+    CHECK(s.next_gc >= 2 * marked && s.next_gc < 2 * marked + (2 << 20));
+    CHECK(s.heap_alloc >= marked);
+}
+
+TEST(automatic_collections_keep_the_heap_bounded)
+{
+    struct mgc_stats s;
+    make_garbage((size_t)400 << 20);
+    mgc_read_stats(&s);
+    CHECK(s.num_gc >= 50);
+    CHECK(s.heap_inuse < (64 << 20));
+}
+
+TEST(gc_percent_off_and_on)
+{
+    mgc_init();
+    CHECK_EQ(mgc_set_gc_percent(-1), 100);
+    make_garbage((size_t)64 << 20);
+    struct mgc_stats s;
+    mgc_read_stats(&s);
+    CHECK_EQ(s.num_gc, 0);
+    CHECK(s.next_gc == UINT64_MAX);
+    CHECK_EQ(mgc_set_gc_percent(50), -1);
+    make_garbage((size_t)64 << 20);
+    mgc_read_stats(&s);
+    CHECK(s.num_gc >= 1);
+    CHECK_EQ(mgc_set_gc_percent(100), 50);
+}
+
+ENV_TEST(gc_percent_from_environment, "MGC_GCPERCENT=off")
+{
+    make_garbage((size_t)32 << 20);
+    struct mgc_stats s;
+    mgc_read_stats(&s);
+    CHECK_EQ(s.num_gc, 0);
+    CHECK_EQ(mgc_set_gc_percent(100), -1);
+}
+
+ENV_TEST(gc_percent_number_from_environment, "MGC_GCPERCENT=250")
+{
+    mgc_init();
+    CHECK_EQ(mgc_set_gc_percent(100), 250);
+}
+
+/* 10 GiB allocated in all, 10 MiB live at any time: the process must stay
+ * small. Live data: a ring of 10,240 1 KiB buffers plus small nodes. */
+TEST(ten_gib_through_ten_mib_live_stays_under_64_mib_rss)
+{
+    enum { RING = 10240 };
+    static char *ring[RING];
+    struct node {
+        struct node *next;
+        uint64_t value;
+    };
+    static struct node *nodes;
+    uint64_t total = 0;
+    for (uint64_t i = 0; total < ((uint64_t)10 << 30); i++) {
+        size_t slot = i % RING;
+        char *buffer = mgc_alloc_noscan(1024);
+        CHECK(buffer != NULL);
+        buffer[0] = (char)i;
+        buffer[1023] = (char)~i;
+        ring[slot] = buffer;
+        total += 1024;
+        if ((i & 7) == 0) {
+            struct node *n = mgc_alloc(sizeof *n);
+            n->value = i;
+            n->next = (i & 0xffff) ? nodes : NULL; /* drop the list now and then */
+            nodes = n;
+            total += sizeof *n;
+        }
+    }
+    for (size_t k = 0; k < RING; k++)
+        CHECK(ring[k][1023] == (char)~ring[k][0]);
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    struct mgc_stats s;
+    mgc_read_stats(&s);
+    fprintf(stderr, "peak RSS %ld KiB after %llu collections\n", usage.ru_maxrss,
+            (unsigned long long)s.num_gc);
+    CHECK(usage.ru_maxrss < 64 * 1024);
+    CHECK(s.total_alloc >= ((uint64_t)10 << 30));
+}
+
+ENV_TEST(memory_limit_collects_early_and_holds, "MGC_MEMLIMIT=48MiB")
+{
+    /* 20 MiB live; the default goal would let the heap reach 40 MiB of
+     * objects plus overhead: the limit keeps it below 48 MiB. */
+    enum { N = 20480 };
+    for (int i = 0; i < N; i++)
+        live[i] = mgc_alloc(1024);
+    uint64_t peak = 0;
+    for (int round = 0; round < 400; round++) {
+        make_garbage(1 << 20);
+        struct mgc_stats s;
+        mgc_read_stats(&s);
+        if (memory_held(&s) > peak)
+            peak = memory_held(&s);
+    }
+    CHECK(peak <= (uint64_t)48 << 20);
+    CHECK_EQ(mgc_set_memory_limit(SIZE_MAX), (size_t)48 << 20);
+}
+
+TEST(memory_limit_refuses_what_cannot_fit)
+{
+    mgc_init();
+    CHECK_EQ(mgc_set_memory_limit((size_t)32 << 20), SIZE_MAX);
+    enum { N = 64 };
+    int got = 0;
+    for (int i = 0; i < N; i++) {
+        errno = 0;
+        live[i] = mgc_alloc(1 << 20);
+        if (!live[i]) {
+            CHECK(errno == ENOMEM);
+            break;
+        }
+        got++;
+    }
+    CHECK(got >= 16 && got < 32);
+    struct mgc_stats s;
+    mgc_read_stats(&s);
+    CHECK(memory_held(&s) <= (uint64_t)32 << 20);
+    /* Garbage still works under the limit, and raising it lets more in. */
+    make_garbage(64 << 20);
+    mgc_set_memory_limit((size_t)256 << 20);
+    CHECK(mgc_alloc(1 << 20) != NULL);
+}
+
+static void collect_with_trace(void *unused)
+{
+    (void)unused;
+    make_garbage(8 << 20);
+    mgc_collect();
+}
+
+static void check_trace_line(const char *debug, const char *threads)
+{
+    setenv("MGC_DEBUG", debug, 1);
+    char text[8192];
+    int status = run_in_child(collect_with_trace, NULL, text, sizeof text);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    regex_t re;
+    CHECK(regcomp(&re,
+                  "^gc [0-9]+ @[0-9]+\\.[0-9]{3}s [0-9]+%: pause [0-9]+\\.[0-9]{3} ms "
+                  "\\(mark [0-9]+\\.[0-9]{3} ms, [0-9]+ threads\\), "
+                  "heap [0-9]+\\.[0-9]->[0-9]+\\.[0-9] MiB goal [0-9]+\\.[0-9] MiB, [0-9]+ objects freed$",
+                  REG_EXTENDED | REG_NEWLINE) == 0);
+    CHECK(regexec(&re, text, 0, NULL, 0) == 0);
+    regfree(&re);
+    CHECK(strstr(text, threads) != NULL);
+    CHECK(strstr(text, "gc 1 @") != NULL);
+}
+
+TEST(gctrace_prints_one_line_per_collection)
+{
+    char threads[32];
+    snprintf(threads, sizeof threads, "%ld threads", sysconf(_SC_NPROCESSORS_ONLN));
+    check_trace_line("gctrace=1", threads);
+    check_trace_line("gctrace=1,gcprocs=1", "1 threads");
+    check_trace_line("gctrace=1,gcprocs=3", "3 threads");
+}
+
+static void *collect_once(void *barrier)
+{
+    pthread_barrier_wait(barrier);
+    gc_collect(GC_AUTOMATIC);
+    return NULL;
+}
+
+TEST(two_threads_wanting_a_collection_get_one)
+{
+    /* Two threads ask for an automatic collection at once, when one is due:
+     * one collects, the other does not start a second cycle. */
+    for (int round = 0; round < 20; round++) {
+        make_garbage(6 << 20); /* past the 4 MiB goal, no collection yet if ... */
+        store_relaxed(&gc_trigger, (uint64_t)1); /* ... make one due for sure */
+        struct mgc_stats before, after;
+        mgc_read_stats(&before);
+        pthread_barrier_t barrier;
+        pthread_barrier_init(&barrier, NULL, 2);
+        pthread_t a, b;
+        pthread_create(&a, NULL, collect_once, &barrier);
+        pthread_create(&b, NULL, collect_once, &barrier);
+        pthread_join(a, NULL);
+        pthread_join(b, NULL);
+        mgc_read_stats(&after);
+        CHECK_EQ(after.num_gc - before.num_gc, 1);
+    }
+}
+
+static void *explicit_collect(void *unused)
+{
+    (void)unused;
+    for (int i = 0; i < 20; i++)
+        mgc_collect();
+    return NULL;
+}
+
+TEST(concurrent_explicit_collections_do_not_deadlock)
+{
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, explicit_collect, NULL);
+    make_garbage(32 << 20);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    struct mgc_stats s;
+    mgc_read_stats(&s);
+    CHECK(s.num_gc >= 20);
+}
+
+static void *short_lived(void *arg)
+{
+    uint64_t *cell = mgc_alloc(64);
+    cell[0] = (uintptr_t)arg;
+    for (int i = 0; i < 200; i++)
+        mgc_alloc(32);
+    return cell[0] == (uintptr_t)arg ? cell : NULL;
+}
+
+TEST(threads_come_and_go_while_collections_run)
+{
+    pthread_t collector;
+    pthread_create(&collector, NULL, (void *(*)(void *))(uintptr_t)explicit_collect, NULL);
+    for (int round = 0; round < 300; round++) {
+        pthread_t t[4];
+        for (int i = 0; i < 4; i++)
+            CHECK(pthread_create(&t[i], NULL, short_lived, (void *)(uintptr_t)(round * 4 + i)) == 0);
+        for (int i = 0; i < 4; i++) {
+            void *cell;
+            pthread_join(t[i], &cell);
+            CHECK(cell != NULL);
+        }
+    }
+    pthread_join(collector, NULL);
+}
+
+static volatile int keep_allocating;
+
+static void *allocate_until_told(void *unused)
+{
+    (void)unused;
+    while (keep_allocating) {
+        void **p = mgc_alloc(48);
+        p[0] = mgc_alloc_noscan(7);
+    }
+    return NULL;
+}
+
+TEST(fork_while_threads_allocate)
+{
+    keep_allocating = 1;
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, allocate_until_told, NULL);
+    static void *kept[100];
+    for (int round = 0; round < 20; round++) {
+        for (int i = 0; i < 100; i++) {
+            kept[i] = mgc_alloc(100);
+            fill_pattern(kept[i], 100, (unsigned)i);
+        }
+        pid_t pid = fork();
+        if (pid == 0) {
+            /* The child: one thread, a working heap, kept objects intact. */
+            make_garbage(16 << 20);
+            mgc_collect();
+            for (int i = 0; i < 100; i++)
+                if (!check_pattern(kept[i], 100, (unsigned)i))
+                    _exit(3);
+            pthread_t c;
+            if (pthread_create(&c, NULL, short_lived, (void *)1) != 0)
+                _exit(4);
+            void *cell;
+            pthread_join(c, &cell);
+            _exit(cell ? 0 : 5);
+        }
+        int status;
+        waitpid(pid, &status, 0);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    keep_allocating = 0;
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    mgc_collect();
+    for (int i = 0; i < 100; i++)
+        CHECK(check_pattern(kept[i], 100, (unsigned)i));
+}
+
+ENV_TEST(suspend_signal_from_environment, "MGC_SUSPEND_SIGNAL=SIGUSR1")
+{
+    keep_allocating = 1;
+    pthread_t t;
+    pthread_create(&t, NULL, allocate_until_told, NULL);
+    for (int i = 0; i < 10; i++)
+        mgc_collect();
+    keep_allocating = 0;
+    pthread_join(t, NULL);
+    struct sigaction usr1, pwr;
+    sigaction(SIGUSR1, NULL, &usr1);
+    sigaction(SIGPWR, NULL, &pwr);
+    CHECK(usr1.sa_handler != SIG_DFL);
+    CHECK(pwr.sa_handler == SIG_DFL);
+}
+
+ENV_TEST(bad_suspend_signal_is_reported, "MGC_SUSPEND_SIGNAL=SIGKILL")
+{
+    mgc_init();
+    struct sigaction pwr;
+    sigaction(SIGPWR, NULL, &pwr);
+    CHECK(pwr.sa_handler != SIG_DFL);
+}
+
+static void *allocate_briefly(void *unused)
+{
+    (void)unused;
+    for (int i = 0; i < 1000; i++)
+        mgc_alloc(16);
+    sleep(5);
+    return NULL;
+}
+
+DEATH_TEST(replaced_signal_handler_is_reported, "mgc's suspend signal) was replaced")
+{
+    pthread_t t;
+    pthread_create(&t, NULL, allocate_briefly, NULL);
+    usleep(100000);
+    signal(SIGPWR, SIG_IGN);
+    mgc_collect();
+}
+
+static volatile int spin_stop;
+
+static void *hold_without_calling(void *arg)
+{
+    /* This thread never allocates: it registers so that its stack counts. */
+    void **slot = arg;
+    CHECK(mgc_register_thread() == 0);
+    void *volatile mine = *slot;
+    *slot = NULL;
+    while (!spin_stop)
+        usleep(1000);
+    return check_pattern(mine, 500, 77) ? (void *)1 : NULL;
+}
+
+TEST(registered_thread_stack_is_a_root)
+{
+    void *volatile handoff = mgc_alloc(500);
+    fill_pattern((void *)handoff, 500, 77);
+    pthread_t t;
+    pthread_create(&t, NULL, hold_without_calling, (void *)&handoff);
+    while (handoff)
+        usleep(1000);
+    for (int i = 0; i < 10; i++) {
+        make_garbage(4 << 20);
+        mgc_collect();
+    }
+    spin_stop = 1;
+    void *ok;
+    pthread_join(t, &ok);
+    CHECK(ok != NULL);
+    CHECK_EQ(mgc_unregister_thread(), 0);
+    CHECK_EQ(mgc_unregister_thread(), MGC_EINVAL);
+    CHECK(mgc_alloc(10) != NULL); /* registers again on its own */
+}

@@ -1,0 +1,495 @@
+/*
+ * test_roots.c: every kind of root keeps its objects, and nothing else does.
+ *
+ * Each "retained" case holds objects filled with a pattern derived from their
+ * own addresses through one kind of root only, collects many times while
+ * allocating garbage of the same sizes (so a wrongly freed slot would be
+ * handed out again and overwritten), and verifies every byte.
+ *
+ * The "freed" cases check the other side. The collector is conservative, so
+ * a stray copy of an address (a dead stack slot, a register) may keep an
+ * object; they hide the addresses they keep (XOR) and ask that nearly all
+ * objects go, not every one.
+ */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "mgc_internal.h"
+
+#define HIDE ((uintptr_t)0x5A5A5A5A5A5A5A5Aull)
+
+static size_t size_of_case(int i)
+{
+    static const size_t sizes[] = {8, 16, 24, 48, 64, 100, 256, 1000, 3000, 9000, 40000, 200000};
+    return sizes[i % (sizeof sizes / sizeof sizes[0])];
+}
+
+static NOINLINE void *make_patterned(size_t size, unsigned seed, bool noscan)
+{
+    void *p = noscan ? mgc_alloc_noscan(size) : mgc_alloc(size);
+    if (!p)
+        abort();
+    fill_pattern(p, size, seed);
+    return p;
+}
+
+/* Garbage of the same sizes, filled with something else. */
+static NOINLINE void churn(int rounds)
+{
+    for (int r = 0; r < rounds; r++)
+        for (int i = 0; i < 2000; i++) {
+            size_t size = size_of_case(i) > 10000 ? 64 : size_of_case(i);
+            unsigned char *g = (i & 1) ? mgc_alloc(size) : mgc_alloc_noscan(size);
+            memset(g, 0xEE, size);
+        }
+}
+
+static NOINLINE void collect_under_pressure(int rounds)
+{
+    for (int r = 0; r < rounds; r++) {
+        churn(5);
+        mgc_collect();
+    }
+}
+
+/* Overwrite dead stack below the caller, where stale copies of addresses
+ * may linger. */
+static NOINLINE void scrub_stack(void)
+{
+    volatile char area[32768];
+    memset((char *)area, 0, sizeof area);
+}
+
+/* ---- Retained ------------------------------------------------------------------------------- */
+
+TEST(retained_from_main_stack)
+{
+    enum { N = 48 };
+    void *volatile objects[N];
+    for (int i = 0; i < N; i++)
+        objects[i] = make_patterned(size_of_case(i), (unsigned)i, i & 1);
+    collect_under_pressure(20);
+    for (int i = 0; i < N; i++)
+        CHECK(check_pattern(objects[i], size_of_case(i), (unsigned)i));
+    struct mgc_stats s;
+    mgc_read_stats(&s);
+    CHECK(s.num_gc >= 20);
+}
+
+static void *global_object;
+static void *global_objects[32];
+
+TEST(retained_from_globals)
+{
+    global_object = make_patterned(5000, 99, false);
+    for (int i = 0; i < 32; i++)
+        global_objects[i] = make_patterned(size_of_case(i), (unsigned)i + 100, i & 1);
+    scrub_stack();
+    collect_under_pressure(20);
+    CHECK(check_pattern(global_object, 5000, 99));
+    for (int i = 0; i < 32; i++)
+        CHECK(check_pattern(global_objects[i], size_of_case(i), (unsigned)i + 100));
+}
+
+/* A chain: only the head is a root; each object holds the next. */
+TEST(retained_through_scanned_objects)
+{
+    struct link {
+        struct link *next;
+        uint64_t check;
+        char payload[40];
+    };
+    static struct link *head;
+    for (int i = 0; i < 100000; i++) {
+        struct link *l = mgc_alloc(sizeof *l);
+        l->next = head;
+        l->check = (uint64_t)i * 2654435761u;
+        memset(l->payload, i & 0xff, sizeof l->payload);
+        head = l;
+    }
+    collect_under_pressure(10);
+    int i = 100000;
+    for (struct link *l = head; l; l = l->next) {
+        i--;
+        CHECK(l->check == (uint64_t)i * 2654435761u);
+        for (size_t k = 0; k < sizeof l->payload; k++)
+            CHECK((unsigned char)l->payload[k] == (i & 0xff));
+    }
+    CHECK(i == 0);
+}
+
+struct reader {
+    int fd;
+    pthread_barrier_t ready;
+    bool ok;
+};
+
+static NOINLINE void *read_with_objects_on_stack(void *arg)
+{
+    struct reader *r = arg;
+    void *volatile objects[24];
+    for (int i = 0; i < 24; i++)
+        objects[i] = make_patterned(size_of_case(i), (unsigned)i + 7, i & 1);
+    pthread_barrier_wait(&r->ready);
+    char buffer[6];
+    ssize_t n = read(r->fd, buffer, sizeof buffer); /* blocks while the main thread collects */
+    bool ok = n == 6 && memcmp(buffer, "hello", 6) == 0;
+    for (int i = 0; i < 24; i++)
+        ok = ok && check_pattern(objects[i], size_of_case(i), (unsigned)i + 7);
+    r->ok = ok;
+    return NULL;
+}
+
+TEST(retained_from_stack_of_thread_blocked_in_read)
+{
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    struct reader r = {.fd = fds[0]};
+    pthread_barrier_init(&r.ready, NULL, 2);
+    pthread_t t;
+    pthread_create(&t, NULL, read_with_objects_on_stack, &r);
+    pthread_barrier_wait(&r.ready);
+    usleep(20000); /* let it block in read() */
+    collect_under_pressure(20);
+    /* The read was restarted, not broken: it still gets all the data. */
+    CHECK(write(fds[1], "hello", 6) == 6);
+    pthread_join(t, NULL);
+    CHECK(r.ok);
+}
+
+static volatile int spin_done;
+static volatile int spinning;
+
+/* The object's address lives only in a register while the thread spins: no
+ * call, no stack slot, between allocation and check. */
+static NOINLINE void *spin_holding_register(void *unused)
+{
+    (void)unused;
+    void *p = make_patterned(777, 31, false);
+#if defined(__x86_64__)
+    __asm__ volatile("movl $1, %[spinning]\n"
+                     "1: pause\n"
+                     "   cmpl $0, %[done]\n"
+                     "   je 1b\n"
+                     : "+r"(p), [spinning] "=m"(spinning)
+                     : [done] "m"(spin_done)
+                     : "memory");
+#elif defined(__aarch64__)
+    __asm__ volatile("mov w9, #1\n"
+                     "str w9, %[spinning]\n"
+                     "1: yield\n"
+                     "   ldr w9, %[done]\n"
+                     "   cbz w9, 1b\n"
+                     : "+r"(p), [spinning] "=m"(spinning)
+                     : [done] "m"(spin_done)
+                     : "memory", "w9");
+#else
+    spinning = 1;
+    while (!spin_done) {
+    }
+#endif
+    return check_pattern(p, 777, 31) ? p : NULL;
+}
+
+TEST(retained_from_register_of_running_thread)
+{
+    pthread_t t;
+    pthread_create(&t, NULL, spin_holding_register, NULL);
+    while (!spinning) {
+    }
+    collect_under_pressure(20);
+    spin_done = 1;
+    void *result;
+    pthread_join(t, &result);
+    CHECK(result != NULL);
+}
+
+typedef void (*hold_fn)(void *);
+typedef void *(*held_fn)(void);
+
+static void *open_libroot(void)
+{
+    char path[4096];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 32);
+    CHECK(n > 0);
+    path[n] = 0;
+    strcpy(strrchr(path, '/') + 1, "libroot.so");
+    void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!lib)
+        fprintf(stderr, "dlopen: %s\n", dlerror());
+    CHECK(lib != NULL);
+    return lib;
+}
+
+TEST(retained_from_static_of_dlopened_library)
+{
+    mgc_init();
+    void *lib = open_libroot(); /* opened after mgc started */
+    hold_fn hold = (hold_fn)(uintptr_t)dlsym(lib, "libroot_hold");
+    held_fn held = (held_fn)(uintptr_t)dlsym(lib, "libroot_held");
+    hold(make_patterned(3000, 55, false));
+    scrub_stack();
+    collect_under_pressure(20);
+    CHECK(check_pattern(held(), 3000, 55));
+}
+
+static NOINLINE uintptr_t hold_in_library_and_close(void)
+{
+    void *lib = open_libroot();
+    hold_fn hold = (hold_fn)(uintptr_t)dlsym(lib, "libroot_hold");
+    uintptr_t hidden = 0;
+    for (int i = 0; i < 1; i++) {
+        void *p = make_patterned(4096, 3, false);
+        hidden = (uintptr_t)p ^ HIDE;
+        hold(p);
+    }
+    dlclose(lib);
+    return hidden;
+}
+
+TEST(closed_library_is_no_longer_read)
+{
+    mgc_init();
+    /* 20 libraries' worth: each object was held only by a library now
+     * closed, so nearly all of them must go (and reading an unmapped
+     * segment would crash the collection). */
+    uintptr_t hidden[20];
+    for (int i = 0; i < 20; i++)
+        hidden[i] = hold_in_library_and_close();
+    scrub_stack();
+    mgc_collect();
+    mgc_collect();
+    int freed = 0;
+    for (int i = 0; i < 20; i++)
+        freed += mgc_base((void *)(hidden[i] ^ HIDE)) == NULL;
+    CHECK(freed >= 18);
+}
+
+TEST(retained_from_registered_range)
+{
+    void **table = malloc(16 * sizeof(void *)); /* malloc memory: not scanned by itself */
+    mgc_add_roots(table, 16 * sizeof(void *));
+    for (int i = 0; i < 16; i++)
+        table[i] = make_patterned(size_of_case(i), (unsigned)i + 40, false);
+    scrub_stack();
+    collect_under_pressure(20);
+    for (int i = 0; i < 16; i++)
+        CHECK(check_pattern(table[i], size_of_case(i), (unsigned)i + 40));
+    mgc_remove_roots(table, 16 * sizeof(void *));
+    free(table);
+}
+
+static NOINLINE void fill_unregistered(void **table, uintptr_t *hidden, int n)
+{
+    for (int i = 0; i < n; i++) {
+        table[i] = make_patterned(64, (unsigned)i, false);
+        hidden[i] = (uintptr_t)table[i] ^ HIDE;
+    }
+}
+
+TEST(removed_range_and_malloc_memory_are_not_roots)
+{
+    enum { N = 200 };
+    void **table = malloc(N * sizeof(void *));
+    static uintptr_t hidden[N];
+    mgc_add_roots(table, N * sizeof(void *));
+    mgc_remove_roots(table, N * sizeof(void *));
+    fill_unregistered(table, hidden, N);
+    scrub_stack();
+    mgc_collect();
+    int freed = 0;
+    for (int i = 0; i < N; i++)
+        freed += mgc_base((void *)(hidden[i] ^ HIDE)) == NULL;
+    CHECK(freed >= N * 9 / 10);
+    free(table);
+}
+
+TEST(partly_removed_range_keeps_the_rest)
+{
+    void **table = malloc(8 * sizeof(void *));
+    mgc_add_roots(table, 8 * sizeof(void *));
+    mgc_remove_roots(&table[2], 2 * sizeof(void *)); /* splits the range */
+    for (int i = 0; i < 8; i++)
+        table[i] = make_patterned(300, (unsigned)i, false);
+    scrub_stack();
+    collect_under_pressure(10);
+    for (int i = 0; i < 8; i++)
+        if (i < 2 || i >= 4)
+            CHECK(check_pattern(table[i], 300, (unsigned)i));
+    free(table);
+}
+
+TEST(retained_from_uncollectable_object)
+{
+    void **holder = mgc_alloc_flags(8 * sizeof(void *), MGC_UNCOLLECTABLE);
+    void **big_holder = mgc_alloc_flags(100000, MGC_UNCOLLECTABLE);
+    for (int i = 0; i < 8; i++)
+        holder[i] = make_patterned(size_of_case(i), (unsigned)i + 60, i & 1);
+    big_holder[5000] = make_patterned(128, 61, false);
+    void *hidden_holder = (void *)((uintptr_t)holder ^ HIDE);
+    holder = NULL;
+    big_holder = (void *)((uintptr_t)big_holder ^ HIDE);
+    scrub_stack();
+    collect_under_pressure(20);
+    holder = (void *)((uintptr_t)hidden_holder ^ HIDE);
+    big_holder = (void *)((uintptr_t)big_holder ^ HIDE);
+    for (int i = 0; i < 8; i++)
+        CHECK(check_pattern(holder[i], size_of_case(i), (unsigned)i + 60));
+    CHECK(check_pattern(big_holder[5000], 128, 61));
+    mgc_free(holder);
+}
+
+TEST(retained_through_interior_pointer)
+{
+    enum { N = 12 };
+    char *volatile inside[N];
+    for (int i = 0; i < N; i++) {
+        char *p = make_patterned(size_of_case(i), (unsigned)i + 80, false);
+        inside[i] = p + size_of_case(i) - 1; /* the last byte only */
+    }
+    scrub_stack();
+    collect_under_pressure(20);
+    for (int i = 0; i < N; i++) {
+        char *p = inside[i] - (size_of_case(i) - 1);
+        CHECK(check_pattern(p, size_of_case(i), (unsigned)i + 80));
+    }
+}
+
+TEST(retained_through_middle_of_tiny_block)
+{
+    enum { N = 64 };
+    /* Four 4-byte objects per block; keep only a pointer to the third
+     * one's second byte: the whole block, all four objects, must stay. */
+    static uintptr_t block_hidden[N];
+    char *volatile middle[N];
+    for (int i = 0; i < N; i++) {
+        uint32_t *a = mgc_alloc_noscan(4), *b = mgc_alloc_noscan(4), *c = mgc_alloc_noscan(4),
+                 *d = mgc_alloc_noscan(4);
+        *a = 0xA0000000u + (uint32_t)i;
+        *b = 0xB0000000u + (uint32_t)i;
+        *c = 0xC0000000u + (uint32_t)i;
+        *d = 0xD0000000u + (uint32_t)i;
+        CHECK(((uintptr_t)a & ~(uintptr_t)15) == ((uintptr_t)d & ~(uintptr_t)15));
+        block_hidden[i] = (uintptr_t)a ^ HIDE;
+        middle[i] = (char *)c + 1;
+    }
+    scrub_stack();
+    for (int r = 0; r < 20; r++) {
+        for (int k = 0; k < 20000; k++)
+            *(uint32_t *)mgc_alloc_noscan(4) = 0xEEEEEEEEu; /* reuse freed blocks */
+        mgc_collect();
+    }
+    for (int i = 0; i < N; i++) {
+        uint32_t *a = (uint32_t *)(block_hidden[i] ^ HIDE);
+        CHECK((uintptr_t)middle[i] == (uintptr_t)a + 9);
+        CHECK(a[0] == 0xA0000000u + (uint32_t)i);
+        CHECK(a[1] == 0xB0000000u + (uint32_t)i);
+        CHECK(a[2] == 0xC0000000u + (uint32_t)i);
+        CHECK(a[3] == 0xD0000000u + (uint32_t)i);
+    }
+}
+
+/* A list of ten million nodes: marking must not recurse or overflow. */
+TEST(retained_ten_million_node_list)
+{
+    struct node {
+        struct node *next;
+        uint64_t value;
+    };
+    static struct node *head;
+    for (uint64_t i = 0; i < 10000000; i++) {
+        struct node *n = mgc_alloc(sizeof *n);
+        CHECK(n != NULL);
+        n->next = head;
+        n->value = i ^ 0x1234;
+        head = n;
+    }
+    mgc_collect();
+    churn(10);
+    mgc_collect();
+    uint64_t i = 10000000;
+    for (struct node *n = head; n; n = n->next)
+        CHECK(n->value == (--i ^ 0x1234));
+    CHECK(i == 0);
+}
+
+/* One large array of pointers to many small objects. */
+TEST(retained_from_large_pointer_array)
+{
+    enum { N = 2000000 };
+    uint64_t **array = mgc_alloc(N * sizeof(uint64_t *));
+    for (uint64_t i = 0; i < N; i++) {
+        array[i] = mgc_alloc(16);
+        array[i][0] = i;
+        array[i][1] = ~i;
+    }
+    collect_under_pressure(3);
+    for (uint64_t i = 0; i < N; i++)
+        CHECK(array[i][0] == i && array[i][1] == ~i);
+}
+
+/* ---- Freed ----------------------------------------------------------------------------------- */
+
+static NOINLINE void make_garbage(uintptr_t *hidden, int n, size_t size)
+{
+    for (int i = 0; i < n; i++)
+        hidden[i] = (uintptr_t)make_patterned(size, (unsigned)i, false) ^ HIDE;
+}
+
+TEST(unreachable_objects_are_freed)
+{
+    enum { N = 1000 };
+    static uintptr_t hidden[N];
+    mgc_init();
+    struct mgc_stats before, after;
+    make_garbage(hidden, N, 200);
+    scrub_stack();
+    mgc_read_stats(&before);
+    mgc_collect();
+    mgc_read_stats(&after);
+    CHECK(after.frees - before.frees >= N * 9 / 10);
+    CHECK(after.heap_alloc + N * 9 / 10 * 208 <= before.heap_alloc);
+    int freed = 0;
+    for (int i = 0; i < N; i++)
+        freed += mgc_base((void *)(hidden[i] ^ HIDE)) == NULL;
+    CHECK(freed >= N * 9 / 10);
+}
+
+static NOINLINE void *noscan_holder_of(uintptr_t *hidden, int n)
+{
+    void **holder = mgc_alloc_noscan((size_t)n * sizeof(void *));
+    for (int i = 0; i < n; i++) {
+        holder[i] = make_patterned(48, (unsigned)i, false);
+        hidden[i] = (uintptr_t)holder[i] ^ HIDE;
+    }
+    return holder;
+}
+
+TEST(pointer_inside_noscan_object_does_not_retain)
+{
+    enum { N = 500 };
+    static uintptr_t hidden[N];
+    void *volatile holder = noscan_holder_of(hidden, N);
+    scrub_stack();
+    mgc_collect();
+    CHECK(mgc_base(holder) == holder); /* the holder itself is alive */
+    int freed = 0;
+    for (int i = 0; i < N; i++)
+        freed += mgc_base((void *)(hidden[i] ^ HIDE)) == NULL;
+    CHECK(freed >= N * 9 / 10);
+}
+
+TEST(dropped_large_objects_are_freed)
+{
+    static uintptr_t hidden[40];
+    make_garbage(hidden, 40, 1 << 20);
+    scrub_stack();
+    mgc_collect();
+    int freed = 0;
+    for (int i = 0; i < 40; i++)
+        freed += mgc_base((void *)(hidden[i] ^ HIDE)) == NULL;
+    CHECK(freed >= 36);
+}
