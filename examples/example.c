@@ -21,10 +21,13 @@ int main(void)
     }
     for (struct node *n = list; n; n = n->next)
         printf("%s\n", n->name);
+    list = NULL;   /* nothing is freed by hand: */
+    mgc_collect(); /* the collector reclaims what is no longer reachable */
 
     struct mgc_stats stats;
     mgc_read_stats(&stats);
-    printf("%llu objects allocated, %llu packed by the tiny allocator\n",
-           (unsigned long long)stats.mallocs, (unsigned long long)stats.tiny_allocs);
+    printf("%llu objects allocated, %llu packed by the tiny allocator, %llu collection(s)\n",
+           (unsigned long long)stats.mallocs, (unsigned long long)stats.tiny_allocs,
+           (unsigned long long)stats.num_gc);
     return 0;
 }

@@ -96,6 +96,50 @@ size_t mgc_usable_size(const void *p);
  * block's start. */
 void *mgc_base(const void *p);
 
+/* ---- Finalizers ------------------------------------------------------------------------
+ *
+ * A finalizer runs once, after its object became unreachable; fn receives
+ * the pointer it was set on and arg. Until it has run, the object and
+ * everything reachable from it stay intact; the object is freed by a later
+ * collection if it is still unreachable then (a finalizer may make it
+ * reachable again by storing it somewhere; its finalizer is then gone).
+ *
+ * Order: if A reaches B and both have finalizers, A's runs first, and B's
+ * in a later collection. Objects on a cycle through a finalizable object
+ * (including an object that reaches itself) keep each other alive and are
+ * never finalized, as in Go and Boehm GC.
+ *
+ * Tiny objects: any pointer returned by mgc_alloc_noscan(n) with n < 16 is
+ * accepted, though it may lie inside a 16-byte block shared with other
+ * objects. Such a finalizer runs only when the whole block is unreachable:
+ * a pointer to a neighbour in the same block keeps it from running.
+ *
+ * mgc_free of an object drops its finalizer (so does mgc_realloc when it
+ * moves the object). Finalizers on uncollectable objects never run.
+ *
+ * Where they run: by default on one background thread that mgc starts on
+ * the first mgc_set_finalizer. In manual mode they wait in a queue until the
+ * program calls mgc_run_finalizers. No mgc lock is held while a finalizer
+ * runs: it may allocate, set finalizers, call mgc_collect and
+ * mgc_run_finalizers.
+ */
+typedef void (*mgc_finalizer_fn)(void *obj, void *arg);
+
+#define MGC_FINALIZE_THREAD 0 /* run on mgc's finalizer thread (default) */
+#define MGC_FINALIZE_MANUAL 1 /* queue until mgc_run_finalizers() */
+
+/* Set (fn non-NULL) or remove (fn NULL) the finalizer of obj, which must be
+ * an object start, or a pointer into a tiny block (above). 0; MGC_EINVAL if
+ * obj is not such a pointer; MGC_EEXIST if obj has a finalizer already
+ * (remove it first); MGC_ENOMEM if no memory is left for the record.
+ * Removing where none is set returns 0. */
+int mgc_set_finalizer(void *obj, mgc_finalizer_fn fn, void *arg);
+/* Run the queued finalizers now, on the calling thread; returns how many
+ * ran (including any queued by collections while it ran). */
+size_t mgc_run_finalizers(void);
+/* MGC_FINALIZE_THREAD or MGC_FINALIZE_MANUAL; other values are ignored. */
+void mgc_set_finalizer_mode(int mode);
+
 /* ---- Roots and threads ----------------------------------------------------------------
  *
  * An object is reachable when a pointer to any byte inside it (interior
@@ -187,7 +231,7 @@ struct mgc_stats {
     uint64_t pause_total_ns; /* stop-the-world time, cumulative */
     uint64_t last_pause_ns;
     uint64_t max_pause_ns;
-    uint64_t finalizers_run;
+    uint64_t finalizers_run; /* finalizers that have run, cumulative */
 };
 
 void mgc_read_stats(struct mgc_stats *out);
@@ -200,9 +244,10 @@ void mgc_read_stats(struct mgc_stats *out);
  * MGC_DEBUG=key=value,...
  *   gctrace=1        one line per collection on stderr:
  *                    gc N @T s P%: pause X ms (mark Y ms, W threads),
- *                    heap A->B MiB goal G MiB, K objects freed
+ *                    heap A->B MiB goal G MiB, K objects freed, F finalizers queued
  *                    (T: since start; P: share of time spent stopped; A: heap
- *                    allocated before, B: found live; K: objects not marked)
+ *                    allocated before, B: found live; K: objects not marked;
+ *                    F: finalizers found due in this collection)
  *   tinyalloc=0      turn the tiny allocator off: every request gets its own slot
  *   efence=1         every object on its own pages, never reused; freed objects'
  *                    pages become inaccessible (catches use after free)

@@ -123,6 +123,8 @@ static void free_slow_busy(struct cache *c, void *p)
         if (status != OBJECT_START)
             report_bad_pointer("free", p, object_status_text(status));
         struct span *s = ref.span;
+        if (load_relaxed(&s->specials))
+            finalizers_drop(s, ref.base, ref.size);
         if (s->large) {
             free_large(s, p);
         } else if (c && load_relaxed(&s->owner) == c) {
@@ -155,7 +157,8 @@ void mgc_free(void *p)
     busy_begin();
     struct cache *c = mgc_tls.cache;
     struct span *s = span_map_entry(address);
-    if (likely(s != NULL && load_relaxed(&s->owner) == c) && likely(free_in_own_span(c, s, address))) {
+    if (likely(s != NULL && load_relaxed(&s->owner) == c && !load_relaxed(&s->specials)) &&
+        likely(free_in_own_span(c, s, address))) {
         busy_end();
         return;
     }

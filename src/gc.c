@@ -21,9 +21,11 @@
  *   3. give back every cache's spans and forget every tiny block;
  *   4. mark (mark.c), from segments, registered roots, stacks, uncollectable
  *      objects;
- *   5. flip the sweep phase: every span in use becomes unswept;
- *   6. set heap_live and the next goal, restart the world;
- *   7. let the background sweeper go (and, for mgc_collect, sweep it all).
+ *   5. queue the finalizers of objects not reached (finalize.c);
+ *   6. flip the sweep phase: every span in use becomes unswept;
+ *   7. set heap_live and the next goal, restart the world;
+ *   8. let the background sweeper and the finalizer thread go (and, for
+ *      mgc_collect, sweep it all).
  *
  * Only one thread collects at a time (gc_lock). A thread whose allocation
  * wants a collection while another runs does not wait for the lock: it goes
@@ -103,6 +105,7 @@ struct cycle {
     uint64_t stopped_ns, marked_ns;
     uint64_t heap_before, objects_before;
     struct mark_result mark;
+    size_t finalizers_queued;
 };
 
 /* Heap bytes and objects allocated and not yet freed, threads_lock held. */
@@ -124,6 +127,10 @@ static void with_world_stopped(const struct root_range *segments, size_t n, void
     cache_flush_all_locked();
     heap_in_use_locked(&cycle->heap_before, &cycle->objects_before);
     mark_heap(segments, n, &cycle->mark);
+    uint64_t kept_bytes, kept_objects;
+    cycle->finalizers_queued = finalizers_queue_unreachable(&kept_bytes, &kept_objects);
+    cycle->mark.marked_bytes += kept_bytes;
+    cycle->mark.marked_objects += kept_objects;
     cycle->marked_ns = now_ns();
     sweep_prepare();
     store_relaxed(&heap_live, (int64_t)cycle->mark.marked_bytes);
@@ -143,11 +150,11 @@ static void trace(const struct cycle *cycle, uint64_t pause_ns, uint64_t end_ns)
     else
         snprintf(goal, sizeof goal, "%.1f MiB", (double)totals.next_gc / 1048576.0);
     write_stderr("gc %llu @%.3fs %.0f%%: pause %.3f ms (mark %.3f ms, %u threads), "
-                 "heap %.1f->%.1f MiB goal %s, %llu objects freed\n",
+                 "heap %.1f->%.1f MiB goal %s, %llu objects freed, %zu finalizers queued\n",
                  (unsigned long long)totals.num_gc, since_start, fraction, (double)pause_ns / 1e6,
                  (double)(cycle->marked_ns - cycle->stopped_ns) / 1e6, cycle->mark.workers,
                  (double)cycle->heap_before / 1048576.0, (double)cycle->mark.marked_bytes / 1048576.0, goal,
-                 (unsigned long long)freed);
+                 (unsigned long long)freed, cycle->finalizers_queued);
 }
 
 void gc_collect(enum gc_reason reason)
@@ -199,6 +206,8 @@ void gc_collect(enum gc_reason reason)
         trace(&cycle, pause_ns, end_ns);
     sweep_wake_background();
     pthread_mutex_unlock(&gc_lock);
+    if (cycle.finalizers_queued)
+        finalizers_wake();
 
     if (reason != GC_AUTOMATIC) {
         busy_begin();

@@ -15,6 +15,7 @@ static void before_fork(void)
     pthread_mutex_lock(&gc_lock);
     pthread_mutex_lock(&roots_lock);
     pthread_mutex_lock(&threads_lock);
+    pthread_mutex_lock(&finalizer_lock);
     for (size_t i = 0; i < NUM_SPAN_CLASSES; i++)
         pthread_mutex_lock(&centrals[i].lock);
     heap_lock();
@@ -27,6 +28,7 @@ static void after_fork_parent(void)
     heap_unlock();
     for (size_t i = NUM_SPAN_CLASSES; i-- > 0;)
         pthread_mutex_unlock(&centrals[i].lock);
+    pthread_mutex_unlock(&finalizer_lock);
     pthread_mutex_unlock(&threads_lock);
     pthread_mutex_unlock(&roots_lock);
     pthread_mutex_unlock(&gc_lock);
@@ -38,6 +40,7 @@ static void after_fork_child(void)
     world_after_fork_child();
     mark_after_fork_child();
     sweep_after_fork_child();
+    finalizers_after_fork_child();
     pthread_mutex_lock(&threads_lock);
     busy_begin();
     cache_after_fork_child();

@@ -344,6 +344,30 @@ static void push_uncollectable_roots(struct marker *m)
     }
 }
 
+/* Finalizable objects are not roots, but what they reach is: scan their
+ * contents without marking them (finalize.c says why). Queued finalizers'
+ * objects are roots until the finalizer has run. Their arguments are kept
+ * alive either way. */
+static void push_finalizer_roots(struct marker *m)
+{
+    pthread_mutex_lock(&finalizer_lock);
+    for (struct span *s = spans_with_specials; s; s = s->specials_next) {
+        for (struct special *r = s->specials; r; r = r->next) {
+            if (!s->noscan) {
+                size_t index = s->large ? 0 : span_object_index(s, s->start + r->offset);
+                uintptr_t base = s->start + index * (uintptr_t)s->elem_size;
+                push_work(m, base, base + (s->large ? span_bytes(s) : s->elem_size));
+            }
+            mark_word(m, (uintptr_t)r->arg);
+        }
+    }
+    for (struct special *r = finalizer_queue; r; r = r->next) {
+        mark_word(m, r->offset);
+        mark_word(m, (uintptr_t)r->arg);
+    }
+    pthread_mutex_unlock(&finalizer_lock);
+}
+
 /* Runs with the collector's registers spilled into [low, high), its stack. */
 static void mark_from_here(uintptr_t low, uintptr_t high, void *arg)
 {
@@ -365,6 +389,7 @@ static void mark_from_here(uintptr_t low, uintptr_t high, void *arg)
     if (!self)
         push_work(m, low, high); /* not registered: still scan our own frames */
     push_uncollectable_roots(m);
+    push_finalizer_roots(m);
 
     /* Let the helpers in, and mark alongside them. */
     if (m->block->count > 1 && pool.workers > 1)

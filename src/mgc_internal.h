@@ -195,6 +195,12 @@ struct span {
     uint8_t state;              /* enum span_state */
     bool noscan, tiny, uncollectable, large;
 
+    /* Finalizers of this span's objects, sorted by offset (finalize.c);
+     * NULL for almost every span. Read without the lock by mgc_free's fast
+     * path, which leaves spans that have any to the slow path. */
+    struct special *specials;
+    struct span *specials_next, *specials_prev; /* spans that have specials */
+
     struct span *next, *prev;   /* links of the list named by span->list */
     size_t npages;
     uint32_t nelems;            /* slots; 1 for a large span */
@@ -635,6 +641,40 @@ size_t sweep_remaining(void) INTERNAL;
 void gc_read_stats(struct mgc_stats *out) INTERNAL;
 extern pthread_mutex_t gc_lock INTERNAL;
 extern size_t memory_limit INTERNAL; /* SIZE_MAX: none */
+
+/* ---- Finalizers (finalize.c) ---------------------------------------------------------------- */
+
+/*
+ * A special record: a finalizer set on the object at offset in its span
+ * (for a tiny block, the exact offset of the packed object, not the
+ * block's). The same record, once its object is found unreachable, moves to
+ * the queue of finalizers to run.
+ */
+struct special {
+    struct special *next;
+    uintptr_t offset;        /* in the span; the object pointer once queued */
+    mgc_finalizer_fn fn;
+    void *arg;
+};
+
+/* Guards every span's specials, the list of spans that have any, and the
+ * queue. Taken only while busy (world.c's rule). */
+extern pthread_mutex_t finalizer_lock INTERNAL;
+extern struct span *spans_with_specials INTERNAL;
+extern struct special *finalizer_queue INTERNAL;
+
+/* World stopped, marking done: queue the finalizers whose objects were not
+ * reached, and mark those objects so that they survive until their
+ * finalizer has run. Returns how many were queued; *bytes and *objects get
+ * what it kept. */
+size_t finalizers_queue_unreachable(uint64_t *bytes, uint64_t *objects) INTERNAL;
+/* After a collection that queued finalizers: let the finalizer thread go. */
+void finalizers_wake(void) INTERNAL;
+/* mgc_free of an object of span s at [base, base + size): drop its
+ * finalizers (the caller is busy). */
+void finalizers_drop(struct span *s, uintptr_t base, size_t size) INTERNAL;
+uint64_t finalizers_run_count(void) INTERNAL;
+void finalizers_after_fork_child(void) INTERNAL;
 
 /* ---- Persistent metadata (persistent.c) ----------------------------------------------- */
 

@@ -32,5 +32,6 @@ void mgc_read_stats(struct mgc_stats *out)
     out->gc_sys = gc_sys;
     out->other_sys = other_sys;
     out->sys = heap.heap_sys + gc_sys + other_sys;
+    out->finalizers_run = finalizers_run_count();
     gc_read_stats(out);
 }

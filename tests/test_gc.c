@@ -201,7 +201,7 @@ static void check_trace_line(const char *debug, const char *threads)
     CHECK(regcomp(&re,
                   "^gc [0-9]+ @[0-9]+\\.[0-9]{3}s [0-9]+%: pause [0-9]+\\.[0-9]{3} ms "
                   "\\(mark [0-9]+\\.[0-9]{3} ms, [0-9]+ threads\\), "
-                  "heap [0-9]+\\.[0-9]->[0-9]+\\.[0-9] MiB goal [0-9]+\\.[0-9] MiB, [0-9]+ objects freed$",
+                  "heap [0-9]+\\.[0-9]->[0-9]+\\.[0-9] MiB goal [0-9]+\\.[0-9] MiB, [0-9]+ objects freed, [0-9]+ finalizers queued$",
                   REG_EXTENDED | REG_NEWLINE) == 0);
     CHECK(regexec(&re, text, 0, NULL, 0) == 0);
     regfree(&re);

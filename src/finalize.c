@@ -1,0 +1,310 @@
+/*
+ * finalize.c: finalizers, kept as special records beside the spans.
+ *
+ * mgc_set_finalizer files a record in its object's span, in a list sorted
+ * by offset; spans that have any are linked together, so the collector
+ * visits only them. A record for an object packed in a tiny block keeps the
+ * object's own offset, while marking and sweeping see the enclosing 16-byte
+ * block: the finalizer receives the pointer it was set on, and runs only
+ * when nothing points into any byte of the block.
+ *
+ * In each collection (mark.c, then finalizers_queue_unreachable):
+ *   1. every finalizable object's contents are scanned as a root, without
+ *      marking the object itself: what it reaches stays alive, so that the
+ *      finalizer finds it intact, and if A reaches B and both have
+ *      finalizers, B is marked and only A's finalizer is due;
+ *   2. when marking is done, each record whose object was not marked moves
+ *      to the queue, and the object is marked so that sweeping keeps it;
+ *   3. the queue is a root in later collections, until the finalizer has
+ *      run; the object is freed by the first collection after that which
+ *      finds it unreachable again.
+ * So a finalizer runs once, never on a freed object. Objects on a cycle
+ * that passes through a finalizable object keep each other alive and are
+ * never finalized, as in Go and Boehm GC.
+ *
+ * Queued finalizers run on one background thread, started by the first
+ * mgc_set_finalizer, or, in manual mode, when the program calls
+ * mgc_run_finalizers. No lock is held while a finalizer runs, so it may
+ * allocate, set finalizers, collect, or run finalizers itself.
+ */
+#include "mgc_internal.h"
+
+pthread_mutex_t finalizer_lock = PTHREAD_MUTEX_INITIALIZER;
+struct span *spans_with_specials;
+struct special *finalizer_queue;
+static struct special *finalizer_queue_tail;
+static struct fixed_alloc special_records = {.size = sizeof(struct special), .kind = SYS_OTHER};
+static uint64_t finalizers_run_total;
+
+/* The finalizer thread: started once, wakes when work is queued or the
+ * mode changes. */
+static pthread_mutex_t runner_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t runner_wake = PTHREAD_COND_INITIALIZER;
+static bool runner_started;
+static uint64_t runner_generation;
+static int finalizer_mode = MGC_FINALIZE_THREAD;
+
+uint64_t finalizers_run_count(void)
+{
+    return __atomic_load_n(&finalizers_run_total, __ATOMIC_RELAXED);
+}
+
+/* ---- Records ---------------------------------------------------------------------------- */
+
+static void link_span(struct span *s)
+{
+    s->specials_prev = NULL;
+    s->specials_next = spans_with_specials;
+    if (spans_with_specials)
+        spans_with_specials->specials_prev = s;
+    spans_with_specials = s;
+}
+
+static void unlink_span(struct span *s)
+{
+    if (s->specials_prev)
+        s->specials_prev->specials_next = s->specials_next;
+    else
+        spans_with_specials = s->specials_next;
+    if (s->specials_next)
+        s->specials_next->specials_prev = s->specials_prev;
+    s->specials_next = s->specials_prev = NULL;
+}
+
+/* Remove *link from s's list (finalizer lock held). */
+static struct special *take_record(struct span *s, struct special **link)
+{
+    struct special *r = *link;
+    *link = r->next;
+    r->next = NULL;
+    if (!s->specials)
+        unlink_span(s);
+    return r;
+}
+
+/* Busy, lock held. The record for exactly offset, or where it would go. */
+static struct special **find_link(struct span *s, uintptr_t offset)
+{
+    struct special **link = &s->specials;
+    while (*link && (*link)->offset < offset)
+        link = &(*link)->next;
+    return link;
+}
+
+static void start_runner(void);
+
+int mgc_set_finalizer(void *obj, mgc_finalizer_fn fn, void *arg)
+{
+    runtime_ensure_init();
+    struct cache *c = cache_get(); /* registers the thread: it must be stoppable */
+    (void)c;
+    struct object_ref ref;
+    busy_begin();
+    enum object_status status = object_find((uintptr_t)obj, &ref);
+    if (status != OBJECT_START && status != OBJECT_IN_TINY_BLOCK) {
+        busy_end();
+        return MGC_EINVAL;
+    }
+    struct span *s = ref.span;
+    uintptr_t offset = (uintptr_t)obj - s->start;
+    int result = 0;
+    pthread_mutex_lock(&finalizer_lock);
+    struct special **link = find_link(s, offset);
+    bool present = *link && (*link)->offset == offset;
+    if (!fn) {
+        if (present)
+            fixed_free(&special_records, take_record(s, link));
+    } else if (present) {
+        result = MGC_EEXIST;
+    } else {
+        struct special *r = fixed_alloc(&special_records);
+        if (!r) {
+            result = MGC_ENOMEM;
+        } else {
+            r->offset = offset;
+            r->fn = fn;
+            r->arg = arg;
+            r->next = *link;
+            if (!s->specials)
+                link_span(s);
+            *link = r;
+        }
+    }
+    pthread_mutex_unlock(&finalizer_lock);
+    busy_end();
+    if (result == 0 && fn && load_relaxed(&finalizer_mode) == MGC_FINALIZE_THREAD)
+        start_runner();
+    return result;
+}
+
+void finalizers_drop(struct span *s, uintptr_t base, size_t size)
+{
+    pthread_mutex_lock(&finalizer_lock);
+    uintptr_t first = base - s->start;
+    struct special **link = find_link(s, first);
+    while (*link && (*link)->offset < first + size)
+        fixed_free(&special_records, take_record(s, link));
+    pthread_mutex_unlock(&finalizer_lock);
+}
+
+/* ---- The collector's side ------------------------------------------------------------------ */
+
+static size_t record_index(const struct span *s, const struct special *r)
+{
+    return s->large ? 0 : span_object_index(s, s->start + r->offset);
+}
+
+size_t finalizers_queue_unreachable(uint64_t *bytes, uint64_t *objects)
+{
+    size_t queued = 0;
+    *bytes = *objects = 0;
+    pthread_mutex_lock(&finalizer_lock);
+    struct special *due = NULL, **due_tail = &due;
+    for (struct span *s = spans_with_specials, *next; s; s = next) {
+        next = s->specials_next;
+        if (s->uncollectable)
+            continue; /* never unreachable: their finalizers wait for mgc_free */
+        /* Decide for every record before marking any object, so that all
+         * the objects of one tiny block are judged alike. */
+        for (struct special **link = &s->specials; *link;) {
+            if (bit_is_set(s->mark_bits, record_index(s, *link))) {
+                link = &(*link)->next;
+                continue;
+            }
+            struct special *r = take_record(s, link);
+            r->offset += s->start; /* from now on, the object's address */
+            *due_tail = r;
+            due_tail = &r->next;
+            queued++;
+        }
+    }
+    /* Keep the objects until their finalizers have run. Their contents were
+     * scanned as roots already (mark.c), so nothing they reach was missed. */
+    for (struct special *r = due; r; r = r->next) {
+        struct span *s = span_of(r->offset);
+        size_t index = s->large ? 0 : span_object_index(s, r->offset);
+        uint64_t bit = (uint64_t)1 << (index % 64);
+        if (!(s->mark_bits[index / 64] & bit)) {
+            s->mark_bits[index / 64] |= bit;
+            *bytes += s->large ? span_bytes(s) : s->elem_size;
+            *objects += 1;
+        }
+    }
+    if (due) {
+        if (finalizer_queue_tail)
+            finalizer_queue_tail->next = due;
+        else
+            finalizer_queue = due;
+        finalizer_queue_tail = (struct special *)((char *)due_tail - offsetof(struct special, next));
+    }
+    pthread_mutex_unlock(&finalizer_lock);
+    return queued;
+}
+
+/* ---- Running them ----------------------------------------------------------------------------- */
+
+/* Take the next queued finalizer; false when there is none. */
+static bool next_finalizer(mgc_finalizer_fn *fn, void **obj, void **arg)
+{
+    busy_begin();
+    pthread_mutex_lock(&finalizer_lock);
+    struct special *r = finalizer_queue;
+    if (r) {
+        finalizer_queue = r->next;
+        if (!finalizer_queue)
+            finalizer_queue_tail = NULL;
+        *fn = r->fn;
+        *obj = (void *)r->offset;
+        *arg = r->arg;
+        fixed_free(&special_records, r);
+    }
+    pthread_mutex_unlock(&finalizer_lock);
+    /* From here on obj and arg live in this thread's frames, a root. */
+    busy_end_holding(r ? *obj : NULL);
+    return r != NULL;
+}
+
+size_t mgc_run_finalizers(void)
+{
+    runtime_ensure_init();
+    if (!cache_get())
+        return 0;
+    size_t count = 0;
+    mgc_finalizer_fn fn;
+    void *obj, *arg;
+    while (next_finalizer(&fn, &obj, &arg)) {
+        fn(obj, arg);
+        __atomic_fetch_add(&finalizers_run_total, 1, __ATOMIC_RELAXED);
+        count++;
+    }
+    return count;
+}
+
+static void *finalizer_runner(void *unused)
+{
+    (void)unused;
+    uint64_t seen = 0;
+    for (;;) {
+        if (load_relaxed(&finalizer_mode) == MGC_FINALIZE_THREAD)
+            mgc_run_finalizers();
+        pthread_mutex_lock(&runner_lock);
+        while (runner_generation == seen)
+            pthread_cond_wait(&runner_wake, &runner_lock);
+        seen = runner_generation;
+        pthread_mutex_unlock(&runner_lock);
+    }
+    return NULL;
+}
+
+static void start_runner(void)
+{
+    pthread_mutex_lock(&runner_lock);
+    if (!runner_started) {
+        pthread_t thread;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        runner_started = pthread_create(&thread, &attr, finalizer_runner, NULL) == 0;
+        pthread_attr_destroy(&attr);
+    }
+    pthread_mutex_unlock(&runner_lock);
+}
+
+void finalizers_wake(void)
+{
+    if (load_relaxed(&finalizer_mode) == MGC_FINALIZE_THREAD)
+        start_runner(); /* after a fork, the child has none yet */
+    pthread_mutex_lock(&runner_lock);
+    runner_generation++;
+    pthread_cond_broadcast(&runner_wake);
+    pthread_mutex_unlock(&runner_lock);
+}
+
+void mgc_set_finalizer_mode(int mode)
+{
+    runtime_ensure_init();
+    if (mode != MGC_FINALIZE_THREAD && mode != MGC_FINALIZE_MANUAL)
+        return;
+    store_relaxed(&finalizer_mode, mode);
+    if (mode == MGC_FINALIZE_THREAD) {
+        bool any;
+        busy_begin();
+        pthread_mutex_lock(&finalizer_lock);
+        any = finalizer_queue != NULL || spans_with_specials != NULL;
+        pthread_mutex_unlock(&finalizer_lock);
+        busy_end();
+        if (any) {
+            start_runner();
+            finalizers_wake();
+        }
+    }
+}
+
+void finalizers_after_fork_child(void)
+{
+    /* The finalizer thread did not come along; the next collection that
+     * queues finalizers starts another. */
+    pthread_mutex_init(&runner_lock, NULL);
+    pthread_cond_init(&runner_wake, NULL);
+    runner_started = false;
+}
