@@ -149,6 +149,18 @@ static NOINLINE void free_slow(void *p)
     busy_end();
 }
 
+/* True when address lies in an allocated tiny block of s: freeing a
+ * packed object is a no-op (the block goes with its last object), and this
+ * answers it without leaving the fast path. */
+static inline bool in_allocated_tiny_block(const struct span *s, uintptr_t address)
+{
+    if (!s->tiny || load_relaxed(&s->state) != SPAN_IN_USE || address - s->start >= s->limit - s->start)
+        return false;
+    size_t index = span_object_index(s, address);
+    uint64_t bit = (uint64_t)1 << (index % 64);
+    return (load_relaxed64(&s->alloc_bits[index / 64]) & bit) && !(load_relaxed64(&s->freed_bits[index / 64]) & bit);
+}
+
 void mgc_free(void *p)
 {
     /* A span's owner is only ever a real cache, so a thread still on the
@@ -157,10 +169,13 @@ void mgc_free(void *p)
     busy_begin();
     struct cache *c = mgc_tls.cache;
     struct span *s = span_map_entry(address);
-    if (likely(s != NULL && load_relaxed(&s->owner) == c && !load_relaxed(&s->specials)) &&
-        likely(free_in_own_span(c, s, address))) {
-        busy_end();
-        return;
+    if (likely(s != NULL)) {
+        if ((likely(load_relaxed(&s->owner) == c && !load_relaxed(&s->specials)) &&
+             likely(free_in_own_span(c, s, address))) ||
+            in_allocated_tiny_block(s, address)) {
+            busy_end();
+            return;
+        }
     }
     busy_end();
     free_slow(p);

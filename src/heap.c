@@ -45,7 +45,8 @@ static struct {
     uintptr_t grow_next, grow_end;               /* the part of the arena not grown into */
     uintptr_t next_hint;
     uintptr_t low, high;                         /* bounds of every reservation */
-    uint64_t retain_total;                       /* heap bytes worth keeping (gc goal); 0 = none */
+    uint64_t retain_total;                       /* heap bytes worth keeping; 0 = none */
+    uint64_t peak_inuse;                         /* highest heap_inuse since the last collection */
     struct heap_counters counters;
     struct fixed_alloc span_records;
     struct fixed_alloc bitmap_blocks[5];         /* 3 bitmaps of 2, 4, 8, 16, 32 words */
@@ -514,7 +515,13 @@ static size_t free_bytes_to_keep(void)
 void heap_set_retain(uint64_t bytes)
 {
     pthread_mutex_lock(&heap.lock);
-    heap.retain_total = bytes;
+    /* The pages the last cycle really used count too: spans are never all
+     * full, so a cycle needs more pages than its goal in object bytes.
+     * Releasing them only to fault them back in next cycle costs far more
+     * (a page fault is microseconds) than keeping them. */
+    uint64_t peak = heap.peak_inuse + heap.peak_inuse / 10;
+    heap.retain_total = bytes == 0 ? 0 : bytes > peak ? bytes : peak;
+    heap.peak_inuse = heap.counters.heap_inuse;
     pthread_mutex_unlock(&heap.lock);
 }
 
@@ -588,6 +595,8 @@ struct span *heap_alloc_span(size_t npages, unsigned span_class, bool skip_zero,
     if (s->large)
         large_list_push(s);
     heap.counters.heap_inuse += span_bytes(s);
+    if (heap.counters.heap_inuse > heap.peak_inuse)
+        heap.peak_inuse = heap.counters.heap_inuse;
     store_relaxed(&s->state, SPAN_IN_USE);
     pthread_mutex_unlock(&heap.lock);
 

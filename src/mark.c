@@ -106,8 +106,7 @@ static void publish_locked(struct work_block *b)
     pthread_cond_signal(&pool.work_ready);
 }
 
-/* The marker's block is full, or an idle thread could use part of it: move
- * it to the pool and start a new one. */
+/* The marker's block is full: move it to the pool and start a new one. */
 static void share_block(struct marker *m)
 {
     pthread_mutex_lock(&pool.lock);
@@ -120,6 +119,26 @@ static void share_block(struct marker *m)
     }
     publish_locked(m->block);
     m->block = fresh;
+    pthread_mutex_unlock(&pool.lock);
+}
+
+/* Another marker is idle: give it the older half of our items (the ones
+ * nearest the roots, which tend to lead to the most work), keep the rest.
+ * Handing over whole blocks instead makes two markers pass a small block
+ * back and forth, paying a wake-up each time. */
+static void share_half(struct marker *m)
+{
+    struct work_block *b = m->block;
+    size_t half = b->count / 2;
+    pthread_mutex_lock(&pool.lock);
+    struct work_block *given = new_block_locked();
+    if (given) {
+        memcpy(given->items, b->items, half * sizeof b->items[0]);
+        given->count = half;
+        memmove(b->items, b->items + half, (b->count - half) * sizeof b->items[0]);
+        b->count -= half;
+        publish_locked(given);
+    }
     pthread_mutex_unlock(&pool.lock);
 }
 
@@ -215,7 +234,17 @@ static bool next_item(struct marker *m, struct work_item *out)
             pthread_mutex_unlock(&pool.lock);
             return false;
         }
-        pthread_cond_wait(&pool.work_ready, &pool.lock);
+        /* Work usually comes back within microseconds: wait for it
+         * spinning a while before sleeping, which costs a wake-up. */
+        pthread_mutex_unlock(&pool.lock);
+        for (int spin = 0; spin < 4000; spin++) {
+            if (__atomic_load_n(&pool.full_count, __ATOMIC_RELAXED) || __atomic_load_n(&pool.done, __ATOMIC_RELAXED))
+                break;
+            cpu_relax();
+        }
+        pthread_mutex_lock(&pool.lock);
+        if (!pool.full && !pool.done)
+            pthread_cond_wait(&pool.work_ready, &pool.lock);
         pool.idle--;
     }
 }
@@ -226,12 +255,12 @@ static void drain(struct marker *m)
     while (next_item(m, &item)) {
         scan_range(m, item.start, item.end);
         /* Keep idle threads fed: every so often, if someone waits and we
-         * have more than we need, hand our block over. */
-        if (++m->since_share >= 32) {
+         * have work to spare, hand half of it over. */
+        if (++m->since_share >= 16) {
             m->since_share = 0;
-            if (m->block->count > 1 && __atomic_load_n(&pool.idle, __ATOMIC_RELAXED) > 0 &&
+            if (m->block->count >= 4 && __atomic_load_n(&pool.idle, __ATOMIC_RELAXED) > 0 &&
                 __atomic_load_n(&pool.full_count, __ATOMIC_RELAXED) == 0)
-                share_block(m);
+                share_half(m);
         }
     }
 }
@@ -393,7 +422,7 @@ static void mark_from_here(uintptr_t low, uintptr_t high, void *arg)
 
     /* Let the helpers in, and mark alongside them. */
     if (m->block->count > 1 && pool.workers > 1)
-        share_block(m);
+        share_half(m);
     drain(m);
 }
 

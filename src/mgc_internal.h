@@ -120,6 +120,16 @@ static inline void store_relaxed64(uint64_t *p, uint64_t v) { __atomic_store_n(p
 #define store_relaxed(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 #define signal_fence() __atomic_signal_fence(__ATOMIC_SEQ_CST)
 
+/* A hint to the CPU inside a spin-wait loop. */
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
 static inline size_t bitmap_words(size_t nbits) { return (nbits + 63) / 64; }
 
 /* Zero an object of n bytes (n >= 8, a multiple of 8, p 8-aligned) without a
@@ -195,7 +205,7 @@ struct span {
     uint8_t state;              /* enum span_state */
     bool noscan, tiny, uncollectable, large;
 
-    /* Finalizers of this span's objects, sorted by offset (finalize.c);
+    /* Finalizers of this span's objects, highest offset first (finalize.c);
      * NULL for almost every span. Read without the lock by mgc_free's fast
      * path, which leaves spans that have any to the slow path. */
     struct special *specials;
@@ -335,7 +345,8 @@ void heap_read_counters(struct heap_counters *out) INTERNAL;
 void heap_bounds(uintptr_t *low, uintptr_t *high) INTERNAL;
 /* Give free pages back to the OS until at most keep_bytes of free pages stay. */
 void heap_release_free_pages(size_t keep_bytes) INTERNAL;
-/* The collector's goal, plus a tenth: free pages up to it are kept. */
+/* The collector's goal plus a tenth, or the last cycle's peak of pages in
+ * use plus a tenth if that is more: free pages up to it are kept. */
 void heap_set_retain(uint64_t bytes) INTERNAL;
 /* Give back the free pages beyond what is worth keeping (after sweeping). */
 void heap_release_excess(void) INTERNAL;
