@@ -381,13 +381,16 @@ TEST(hundred_thousand_finalizers_across_two_threads_run_once_each)
         CHECK(many_runs[i] <= 1);
 }
 
-/* A finalizer that collects and runs finalizers itself does not deadlock. */
-static volatile int nested_runs;
+/* A finalizer that allocates, sets a finalizer, collects and runs
+ * finalizers itself does not deadlock. */
+static volatile int nested_runs, inner_set_failures;
+static void inner_finalizer(void *obj, void *arg) { (void)obj, (void)arg; }
 static void nested_finalizer(void *obj, void *arg)
 {
     (void)obj, (void)arg;
     nested_runs++;
-    mgc_alloc(1000);
+    if (mgc_set_finalizer(mgc_alloc(1000), inner_finalizer, NULL) != 0)
+        inner_set_failures++;
     mgc_collect();
     mgc_run_finalizers();
 }
@@ -398,7 +401,7 @@ static NOINLINE void make_nested(int count)
         CHECK(mgc_set_finalizer(mgc_alloc(16), nested_finalizer, NULL) == 0);
 }
 
-TEST(finalizers_may_collect_and_run_finalizers)
+TEST(finalizers_may_allocate_set_finalizers_collect_and_run_finalizers)
 {
     make_nested(20);
     for (int round = 0; round < 200 && nested_runs < 15; round++) {
@@ -407,4 +410,5 @@ TEST(finalizers_may_collect_and_run_finalizers)
         usleep(5000);
     }
     CHECK(nested_runs >= 15);
+    CHECK_EQ(inner_set_failures, 0);
 }
