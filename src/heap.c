@@ -46,7 +46,8 @@ static struct {
     uintptr_t next_hint;
     uintptr_t low, high;                         /* bounds of every reservation */
     uint64_t retain_total;                       /* heap bytes worth keeping; 0 = none */
-    uint64_t peak_inuse;                         /* highest heap_inuse since the last collection */
+    uint64_t peak_held;                          /* most pages held (in use or free, not released)
+                                                    since the last collection */
     struct heap_counters counters;
     struct fixed_alloc span_records;
     struct fixed_alloc bitmap_blocks[5];         /* 3 bitmaps of 2, 4, 8, 16, 32 words */
@@ -515,13 +516,14 @@ static size_t free_bytes_to_keep(void)
 void heap_set_retain(uint64_t bytes)
 {
     pthread_mutex_lock(&heap.lock);
-    /* The pages the last cycle really used count too: spans are never all
-     * full, so a cycle needs more pages than its goal in object bytes.
-     * Releasing them only to fault them back in next cycle costs far more
-     * (a page fault is microseconds) than keeping them. */
-    uint64_t peak = heap.peak_inuse + heap.peak_inuse / 10;
-    heap.retain_total = bytes == 0 ? 0 : bytes > peak ? bytes : peak;
-    heap.peak_inuse = heap.counters.heap_inuse;
+    /* The pages the last cycle really held count too: spans are never all
+     * full and free runs never fit every request, so a cycle holds more
+     * pages than its goal in object bytes. Releasing them only to fault
+     * them back in next cycle costs far more (a page fault is microseconds)
+     * than keeping them; if the program needs less from now on, the next
+     * cycle's peak is lower, and the excess goes back then. */
+    heap.retain_total = bytes == 0 ? 0 : bytes > heap.peak_held ? bytes : heap.peak_held;
+    heap.peak_held = heap.counters.heap_inuse + heap.counters.heap_free;
     pthread_mutex_unlock(&heap.lock);
 }
 
@@ -530,12 +532,17 @@ void heap_release_excess(void)
     pthread_mutex_lock(&heap.lock);
     size_t keep = free_bytes_to_keep();
     size_t limit = load_relaxed(&memory_limit);
+    bool over_limit = false;
     if (limit != SIZE_MAX) {
         uint64_t used = memory_in_use_locked();
-        if (used > limit)
+        if (used > limit) {
             keep = used - limit < keep ? keep - (used - limit) : 0;
+            over_limit = true;
+        }
     }
-    if (heap.counters.heap_free > keep)
+    /* Under the limit, only a clear excess is worth a system call now and
+     * page faults later. */
+    if (over_limit ? heap.counters.heap_free > keep : heap.counters.heap_free > keep + keep / 2)
         release_free_pages_locked(keep);
     pthread_mutex_unlock(&heap.lock);
 }
@@ -595,8 +602,8 @@ struct span *heap_alloc_span(size_t npages, unsigned span_class, bool skip_zero,
     if (s->large)
         large_list_push(s);
     heap.counters.heap_inuse += span_bytes(s);
-    if (heap.counters.heap_inuse > heap.peak_inuse)
-        heap.peak_inuse = heap.counters.heap_inuse;
+    if (heap.counters.heap_inuse + heap.counters.heap_free > heap.peak_held)
+        heap.peak_held = heap.counters.heap_inuse + heap.counters.heap_free;
     store_relaxed(&s->state, SPAN_IN_USE);
     pthread_mutex_unlock(&heap.lock);
 
@@ -634,9 +641,11 @@ static void free_span_locked(struct span *s, struct pending_unmap *unmap)
     page_bits_assign(s->start, s->npages, PAGE_DIRTY, true);
     store_relaxed(&s->state, SPAN_FREE);
     free_runs_insert(s);
-    /* Keep free pages for reuse; give the excess back to the OS. */
+    /* Keep free pages for reuse; give back a large excess at once (a big
+     * object freed by hand), a small one after sweeping (gc.c), so that
+     * the heap does not give and take back pages at every free. */
     size_t keep = free_bytes_to_keep();
-    if (heap.counters.heap_free > keep)
+    if (heap.counters.heap_free > keep + keep / 2)
         release_free_pages_locked(keep);
 }
 
@@ -722,21 +731,29 @@ bool heap_sweep_one_large(uint64_t *freed_bytes)
     return true;
 }
 
-/* Release one free run's pages that are not released yet. Heap lock held. */
-static void release_run(struct span *s)
+/* Give back the held pages of one free run, from its end down, until
+ * heap_free is at most keep_bytes. Heap lock held. Releasing exactly the
+ * excess, not whole runs, matters: every page given back too many is a page
+ * fault (microseconds) when the heap grows into it again. */
+static void release_run(struct span *s, size_t keep_bytes)
 {
-    /* Walk the run page by page, giving back maximal stretches of pages that
-     * are still held. */
-    uintptr_t stretch = 0;
+    /* Walk down page by page, giving back maximal stretches of held pages. */
+    uintptr_t stretch_end = 0;
     size_t stretch_pages = 0;
-    for (size_t i = 0; i <= s->npages; i++) {
-        uintptr_t addr = s->start + (i << PAGE_SHIFT);
-        bool held = i < s->npages && !page_bit_test(arena_of(addr), addr, PAGE_RELEASED);
+    for (size_t i = s->npages; i-- > 0 || stretch_pages;) {
+        /* i wraps past zero once the run is walked: that pass only flushes. */
+        bool in_run = i < s->npages;
+        uintptr_t addr = in_run ? s->start + (i << PAGE_SHIFT) : 0;
+        bool wanted = heap.counters.heap_free - ((uint64_t)stretch_pages << PAGE_SHIFT) > keep_bytes;
+        bool held = in_run && wanted && !page_bit_test(arena_of(addr), addr, PAGE_RELEASED);
         if (held) {
             if (!stretch_pages)
-                stretch = addr;
+                stretch_end = addr + PAGE_SIZE;
             stretch_pages++;
-        } else if (stretch_pages) {
+            continue;
+        }
+        if (stretch_pages) {
+            uintptr_t stretch = stretch_end - (stretch_pages << PAGE_SHIFT);
             os_release((void *)stretch, stretch_pages << PAGE_SHIFT);
             page_bits_assign(stretch, stretch_pages, PAGE_RELEASED, true);
             page_bits_assign(stretch, stretch_pages, PAGE_DIRTY, false);
@@ -744,6 +761,8 @@ static void release_run(struct span *s)
             heap.counters.heap_released += (uint64_t)stretch_pages << PAGE_SHIFT;
             stretch_pages = 0;
         }
+        if (!wanted || !in_run)
+            return;
     }
 }
 
@@ -751,10 +770,10 @@ static void release_free_pages_locked(size_t keep_bytes)
 {
     /* Longest runs first: they give back the most for one system call. */
     for (struct span *s = heap.free_runs_long.first; s && heap.counters.heap_free > keep_bytes; s = s->next)
-        release_run(s);
+        release_run(s, keep_bytes);
     for (size_t n = FREE_LIST_PAGES - 1; n > 0 && heap.counters.heap_free > keep_bytes; n--)
         for (struct span *s = heap.free_runs[n].first; s && heap.counters.heap_free > keep_bytes; s = s->next)
-            release_run(s);
+            release_run(s, keep_bytes);
 }
 
 void heap_release_free_pages(size_t keep_bytes)

@@ -345,8 +345,8 @@ void heap_read_counters(struct heap_counters *out) INTERNAL;
 void heap_bounds(uintptr_t *low, uintptr_t *high) INTERNAL;
 /* Give free pages back to the OS until at most keep_bytes of free pages stay. */
 void heap_release_free_pages(size_t keep_bytes) INTERNAL;
-/* The collector's goal plus a tenth, or the last cycle's peak of pages in
- * use plus a tenth if that is more: free pages up to it are kept. */
+/* The collector's goal plus a tenth, or the most pages the last cycle held
+ * if that is more: free pages up to it are kept. */
 void heap_set_retain(uint64_t bytes) INTERNAL;
 /* Give back the free pages beyond what is worth keeping (after sweeping). */
 void heap_release_excess(void) INTERNAL;
