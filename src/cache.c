@@ -32,7 +32,7 @@ static void add_counters(struct cache_counters *sum, const struct cache *c)
     for (size_t i = 0; i < NUM_CACHED_CLASSES; i++) {
         const struct alloc_slot *slot = &c->slots[i];
         uint64_t allocs = load_relaxed(&slot->window_loaded) -
-                          (uint64_t)__builtin_popcountll(load_relaxed(&slot->window));
+                          (uint64_t)count_bits(load_relaxed(&slot->window));
         uint64_t frees = load_relaxed(&slot->frees);
         sum->mallocs += allocs;
         sum->total_alloc += allocs * slot->elem_size;
@@ -144,7 +144,7 @@ static bool load_window(struct alloc_slot *slot, struct span *s, size_t w)
     slot->alloc_word = &s->alloc_bits[w];
     slot->window_base = s->start + w * 64 * (uintptr_t)s->elem_size;
     slot->window = free_bits;
-    slot->window_loaded += (uint64_t)__builtin_popcountll(free_bits);
+    slot->window_loaded += (uint64_t)count_bits(free_bits);
     return true;
 }
 
@@ -152,7 +152,7 @@ static bool load_window(struct alloc_slot *slot, struct span *s, size_t w)
  * when the window was loaded, and are not. */
 static void drop_window(struct alloc_slot *slot)
 {
-    slot->window_loaded -= (uint64_t)__builtin_popcountll(slot->window);
+    slot->window_loaded -= (uint64_t)count_bits(slot->window);
     slot->window = 0;
 }
 

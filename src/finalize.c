@@ -2,8 +2,10 @@
  * finalize.c: finalizers, kept as special records beside the spans.
  *
  * mgc_set_finalizer files a record in its object's span, in a list sorted
- * by offset; spans that have any are linked together, so the collector
- * visits only them. A record for an object packed in a tiny block keeps the
+ * by offset, highest first: programs mostly set finalizers on objects in
+ * the order they allocated them, which is address order within a span, so
+ * the new record usually goes at the head. Spans that have any records are
+ * linked together, so the collector visits only them. A record for an object packed in a tiny block keeps the
  * object's own offset, while marking and sweeping see the enclosing 16-byte
  * block: the finalizer receives the pointer it was set on, and runs only
  * when nothing points into any byte of the block.
@@ -82,11 +84,12 @@ static struct special *take_record(struct span *s, struct special **link)
     return r;
 }
 
-/* Busy, lock held. The record for exactly offset, or where it would go. */
+/* Busy, lock held. The link to the first record at or below offset: the
+ * record for exactly offset, or where it would go. */
 static struct special **find_link(struct span *s, uintptr_t offset)
 {
     struct special **link = &s->specials;
-    while (*link && (*link)->offset < offset)
+    while (*link && (*link)->offset > offset)
         link = &(*link)->next;
     return link;
 }
@@ -141,8 +144,8 @@ void finalizers_drop(struct span *s, uintptr_t base, size_t size)
 {
     pthread_mutex_lock(&finalizer_lock);
     uintptr_t first = base - s->start;
-    struct special **link = find_link(s, first);
-    while (*link && (*link)->offset < first + size)
+    struct special **link = find_link(s, first + size - 1);
+    while (*link && (*link)->offset >= first)
         fixed_free(&special_records, take_record(s, link));
     pthread_mutex_unlock(&finalizer_lock);
 }

@@ -126,7 +126,7 @@ static size_t page_bits_assign(uintptr_t start, size_t npages, enum page_bit whi
         size_t bit = i % 64, count = 64 - bit < first + npages - i ? 64 - bit : first + npages - i;
         uint64_t mask = (count == 64 ? ~(uint64_t)0 : (((uint64_t)1 << count) - 1)) << bit;
         uint64_t word = load_relaxed64(&words[i / 64]);
-        was_set += (size_t)__builtin_popcountll(word & mask);
+        was_set += (size_t)count_bits(word & mask);
         store_relaxed64(&words[i / 64], value ? word | mask : word & ~mask);
         i += count;
     }

@@ -132,6 +132,17 @@ static inline void cpu_relax(void)
 
 static inline size_t bitmap_words(size_t nbits) { return (nbits + 63) / 64; }
 
+/* Set bits in x. Without -mpopcnt (not every x86-64 has the instruction),
+ * __builtin_popcountll is a call into libgcc; this is a handful of
+ * instructions inline. */
+static inline unsigned count_bits(uint64_t x)
+{
+    x = x - ((x >> 1) & 0x5555555555555555ull);
+    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+    return (unsigned)((x * 0x0101010101010101ull) >> 56);
+}
+
 /* Zero an object of n bytes (n >= 8, a multiple of 8, p 8-aligned) without a
  * call for the small sizes: overlapping 8-, 16- or 32-byte stores cover any
  * such n up to 128, as memset itself does for short lengths. */

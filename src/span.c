@@ -87,6 +87,6 @@ size_t span_count_allocated(const struct span *s)
 {
     size_t n = 0, nwords = bitmap_words(s->nelems);
     for (size_t w = 0; w < nwords; w++)
-        n += (size_t)__builtin_popcountll(load_relaxed64(&s->alloc_bits[w]));
+        n += (size_t)count_bits(load_relaxed64(&s->alloc_bits[w]));
     return n;
 }

@@ -49,7 +49,7 @@ void sweep_span(struct span *s)
     for (size_t w = 0; w < nwords; w++) {
         uint64_t alloc = load_relaxed64(&s->alloc_bits[w]);
         uint64_t mark = load_relaxed64(&s->mark_bits[w]);
-        freed += (uint64_t)__builtin_popcountll(alloc & ~mark);
+        freed += (uint64_t)count_bits(alloc & ~mark);
         store_relaxed64(&s->alloc_bits[w], alloc & mark);
         store_relaxed64(&s->mark_bits[w], 0);
     }
