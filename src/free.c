@@ -85,11 +85,12 @@ static void free_large(struct span *s, void *p)
     heap_live_add(-(int64_t)bytes);
 }
 
-/* Free an allocated object of a span the calling thread's cache holds:
+/* Free an allocated object of a span the calling thread's cache holds
+ * (always inlined: it is mgc_free's fast path, which makes no call):
  * clear its bit, zero it (free slots read as zero), and put it back in the
  * window when the window covers it. No lock: only the owner changes the
  * span's allocation bits. False when address is not such an object. */
-static inline bool free_in_own_span(struct cache *c, struct span *s, uintptr_t address)
+static inline __attribute__((always_inline)) bool free_in_own_span(struct cache *c, struct span *s, uintptr_t address)
 {
     if (address - s->start >= s->limit - s->start || s->tiny)
         return false;
