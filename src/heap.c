@@ -29,6 +29,7 @@
 #define FREE_LIST_PAGES 128 /* runs shorter than this have a list per length */
 #define ARENA_HINT_START ((uintptr_t)0x2000 << 32)
 #define HEAP_RETAIN_MIN ((size_t)8 << 20) /* free pages kept without releasing */
+#define RETAIN_CYCLES 8                    /* cycles whose needs keep pages held */
 
 uint16_t *arena_table;
 
@@ -46,8 +47,9 @@ static struct {
     uintptr_t next_hint;
     uintptr_t low, high;                         /* bounds of every reservation */
     uint64_t retain_total;                       /* heap bytes worth keeping; 0 = none */
-    uint64_t peak_held;                          /* most pages held (in use or free, not released)
-                                                    since the last collection */
+    /* Pages the heap needed held (in use, or free but not released), for
+     * each of the last RETAIN_CYCLES collection cycles; [0] is the current. */
+    uint64_t needed_held[RETAIN_CYCLES];
     struct heap_counters counters;
     struct fixed_alloc span_records;
     struct fixed_alloc bitmap_blocks[5];         /* 3 bitmaps of 2, 4, 8, 16, 32 words */
@@ -516,14 +518,19 @@ static size_t free_bytes_to_keep(void)
 void heap_set_retain(uint64_t bytes)
 {
     pthread_mutex_lock(&heap.lock);
-    /* The pages the last cycle really held count too: spans are never all
-     * full and free runs never fit every request, so a cycle holds more
-     * pages than its goal in object bytes. Releasing them only to fault
-     * them back in next cycle costs far more (a page fault is microseconds)
-     * than keeping them; if the program needs less from now on, the next
-     * cycle's peak is lower, and the excess goes back then. */
-    heap.retain_total = bytes == 0 ? 0 : bytes > heap.peak_held ? bytes : heap.peak_held;
-    heap.peak_held = heap.counters.heap_inuse + heap.counters.heap_free;
+    /* What recent cycles needed held counts too: spans are never all full
+     * and free runs never fit every request, so a cycle needs more pages
+     * than its goal in object bytes. Releasing them only to fault them back
+     * in next cycle costs far more (a page fault is microseconds) than
+     * keeping them; once RETAIN_CYCLES cycles in a row needed less, the
+     * excess goes back. */
+    uint64_t needed = 0;
+    for (int i = RETAIN_CYCLES - 1; i >= 0; i--) {
+        if (heap.needed_held[i] > needed)
+            needed = heap.needed_held[i];
+        heap.needed_held[i] = i > 0 ? heap.needed_held[i - 1] : heap.counters.heap_inuse;
+    }
+    heap.retain_total = bytes == 0 ? 0 : bytes > needed ? bytes : needed;
     pthread_mutex_unlock(&heap.lock);
 }
 
@@ -565,8 +572,11 @@ struct span *heap_alloc_span(size_t npages, unsigned span_class, bool skip_zero,
     /* Every record this may need, before anything changes. */
     struct span *remainder = new_span_record();
     struct span *s = remainder ? free_runs_take(npages) : NULL;
-    if (remainder && !s && may_grow && heap_grow(npages))
+    bool grew = false;
+    if (remainder && !s && may_grow && heap_grow(npages)) {
         s = free_runs_take(npages);
+        grew = true;
+    }
     if (!s) {
         if (remainder)
             free_span_record(remainder);
@@ -602,8 +612,14 @@ struct span *heap_alloc_span(size_t npages, unsigned span_class, bool skip_zero,
     if (s->large)
         large_list_push(s);
     heap.counters.heap_inuse += span_bytes(s);
-    if (heap.counters.heap_inuse + heap.counters.heap_free > heap.peak_held)
-        heap.peak_held = heap.counters.heap_inuse + heap.counters.heap_free;
+    /* Pages in use were needed. So were the free pages held, when this
+     * allocation had to grow the heap or take released pages back: the
+     * free runs held could not serve it. */
+    uint64_t needed = heap.counters.heap_inuse;
+    if (grew || released)
+        needed += heap.counters.heap_free;
+    if (needed > heap.needed_held[0])
+        heap.needed_held[0] = needed;
     store_relaxed(&s->state, SPAN_IN_USE);
     pthread_mutex_unlock(&heap.lock);
 

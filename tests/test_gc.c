@@ -102,6 +102,35 @@ ENV_TEST(gc_percent_number_from_environment, "MGC_GCPERCENT=250")
 
 /* 10 GiB allocated in all, 10 MiB live at any time: the process must stay
  * small. Live data: a ring of 10,240 1 KiB buffers plus small nodes. */
+/* Pages kept for reuse are kept only while recent cycles needed them: once
+ * a program drops most of its data, the memory goes back to the OS within
+ * a few collections. */
+static NOINLINE void fill_and_drop(void **table, size_t count, size_t size)
+{
+    for (size_t i = 0; i < count; i++) {
+        table[i] = mgc_alloc(size);
+        CHECK(table[i] != NULL);
+        memset(table[i], 0x5A, size);
+    }
+    memset(table, 0, count * sizeof *table);
+}
+
+TEST(memory_of_dropped_data_goes_back_to_the_os)
+{
+    enum { COUNT = 3200, SIZE = 64 << 10 }; /* 200 MiB */
+    void **table = mgc_alloc(COUNT * sizeof *table);
+    fill_and_drop(table, COUNT, SIZE);
+    struct mgc_stats before, after;
+    mgc_read_stats(&before);
+    CHECK(memory_held(&before) >= (uint64_t)COUNT * SIZE);
+    for (int i = 0; i < 20; i++)
+        mgc_collect();
+    mgc_read_stats(&after);
+    if (memory_held(&after) >= (32u << 20))
+        fprintf(stderr, "still held: %llu MiB\n", (unsigned long long)(memory_held(&after) >> 20));
+    CHECK(memory_held(&after) < (32u << 20));
+}
+
 TEST(ten_gib_through_ten_mib_live_stays_under_64_mib_rss)
 {
     enum { RING = 10240 };
