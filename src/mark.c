@@ -25,6 +25,7 @@
  * did not hand over (stacks, data segments, object slack); scan_range is
  * exempt from AddressSanitizer for that reason.
  */
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "mgc_internal.h"
@@ -291,14 +292,28 @@ static void finish_marker(struct marker *m)
 
 /* ---- Helpers ----------------------------------------------------------------------------------- */
 
-static void *mark_helper(void *unused)
+/* A helper's argument: its number (0 for the first) and the marking phase
+ * that was current when it was created. Starting from that phase, not from
+ * whatever the pool shows when the thread first runs, it joins exactly the
+ * phases that begin after its creation: none missed, none run twice (a
+ * fork child inherits the pool's phase count from its parent). */
+struct helper_start {
+    unsigned index;
+    uint64_t phase;
+};
+
+static void *mark_helper(void *argument)
 {
-    (void)unused;
-    uint64_t seen = 0;
+    struct helper_start start = *(struct helper_start *)argument;
+    free(argument);
+    uint64_t seen = start.phase;
     for (;;) {
         pthread_mutex_lock(&pool.lock);
-        while (pool.phase == seen)
+        /* Only helpers counted into the phase take part in it. */
+        while (pool.phase == seen || start.index + 1 >= pool.workers) {
+            seen = pool.phase;
             pthread_cond_wait(&pool.helpers_go, &pool.lock);
+        }
         seen = pool.phase;
         struct marker m = {.block = new_block_locked()};
         if (!m.block)
@@ -322,14 +337,22 @@ void mark_start_helpers(void)
 {
     unsigned wanted = mark_workers_wanted();
     while (pool.helpers_started + 1 < wanted) {
+        struct helper_start *start = malloc(sizeof *start);
+        if (!start)
+            break;
+        pthread_mutex_lock(&pool.lock);
+        *start = (struct helper_start){pool.helpers_started, pool.phase};
+        pthread_mutex_unlock(&pool.lock);
         pthread_t thread;
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        bool ok = pthread_create(&thread, &attr, mark_helper, NULL) == 0;
+        bool ok = pthread_create(&thread, &attr, mark_helper, start) == 0;
         pthread_attr_destroy(&attr);
-        if (!ok)
+        if (!ok) {
+            free(start);
             break;
+        }
         pool.helpers_started++;
     }
 }
