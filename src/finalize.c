@@ -230,7 +230,7 @@ static bool next_finalizer(mgc_finalizer_fn *fn, void **obj, void **arg)
 size_t mgc_run_finalizers(void)
 {
     runtime_ensure_init();
-    if (!cache_get())
+    if (!thread_ensure_registered()) /* obj must be on a scanned stack */
         return 0;
     size_t count = 0;
     mgc_finalizer_fn fn;
@@ -247,9 +247,23 @@ static void *finalizer_runner(void *unused)
 {
     (void)unused;
     uint64_t seen = 0;
+    /* Registered, so that the object a finalizer runs on, held only in this
+     * thread's frames, stays alive. */
+    if (!thread_ensure_registered()) {
+        pthread_mutex_lock(&runner_lock);
+        runner_started = false; /* out of memory: the next wake tries again */
+        pthread_mutex_unlock(&runner_lock);
+        return NULL;
+    }
     for (;;) {
-        if (load_relaxed(&finalizer_mode) == MGC_FINALIZE_THREAD)
-            mgc_run_finalizers();
+        /* One at a time, checking the mode before each: a switch to manual
+         * mode stops this thread at once. */
+        mgc_finalizer_fn fn;
+        void *obj, *arg;
+        while (load_relaxed(&finalizer_mode) == MGC_FINALIZE_THREAD && next_finalizer(&fn, &obj, &arg)) {
+            fn(obj, arg);
+            __atomic_fetch_add(&finalizers_run_total, 1, __ATOMIC_RELAXED);
+        }
         pthread_mutex_lock(&runner_lock);
         while (runner_generation == seen)
             pthread_cond_wait(&runner_wake, &runner_lock);

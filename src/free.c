@@ -119,8 +119,14 @@ static void free_slow_busy(struct cache *c, void *p)
     for (;;) {
         struct object_ref ref;
         enum object_status status = object_find((uintptr_t)p, &ref);
-        if (status == OBJECT_IN_TINY_BLOCK)
-            return; /* the collector reclaims the block with its last object */
+        if (status == OBJECT_IN_TINY_BLOCK) {
+            /* The collector reclaims the block with its last object; only
+             * the object's finalizer, if any, goes now (size 1: the record
+             * at exactly p). */
+            if (load_relaxed(&ref.span->specials))
+                finalizers_drop(ref.span, (uintptr_t)p, 1);
+            return;
+        }
         if (status != OBJECT_START)
             report_bad_pointer("free", p, object_status_text(status));
         struct span *s = ref.span;
@@ -173,7 +179,7 @@ void mgc_free(void *p)
     if (likely(s != NULL)) {
         if ((likely(load_relaxed(&s->owner) == c && !load_relaxed(&s->specials)) &&
              likely(free_in_own_span(c, s, address))) ||
-            in_allocated_tiny_block(s, address)) {
+            (in_allocated_tiny_block(s, address) && !load_relaxed(&s->specials))) {
             busy_end();
             return;
         }

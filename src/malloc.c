@@ -261,7 +261,6 @@ void *mgc_realloc(void *p, size_t size)
     if (!q)
         return NULL;
     memcpy(q, p, size < old_size ? size : old_size);
-    if (!tiny)
-        mgc_free(p);
+    mgc_free(p); /* for a tiny object, only drops its finalizer */
     return q;
 }

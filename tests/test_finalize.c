@@ -278,9 +278,24 @@ static NOINLINE void make_and_free(int count)
     }
 }
 
+static NOINLINE void make_tiny_and_free(int count)
+{
+    for (int i = 0; i < count; i++) {
+        char *p = mgc_alloc_noscan(5);
+        CHECK(mgc_set_finalizer(p, count_removed, NULL) == 0);
+        if (i & 1) {
+            mgc_free(p); /* a no-op for the memory, but the finalizer goes */
+        } else {
+            char *q = mgc_realloc(p, 200); /* moves it: the finalizer goes too */
+            CHECK(q != p);
+        }
+    }
+}
+
 TEST(mgc_free_drops_the_finalizer)
 {
     mgc_set_finalizer_mode(MGC_FINALIZE_MANUAL);
+    make_tiny_and_free(300);
     make_and_free(300);
     collect_and_run(3);
     CHECK_EQ(removed_runs, 0);
