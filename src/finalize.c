@@ -276,14 +276,8 @@ static void *finalizer_runner(void *unused)
 static void start_runner(void)
 {
     pthread_mutex_lock(&runner_lock);
-    if (!runner_started) {
-        pthread_t thread;
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        runner_started = pthread_create(&thread, &attr, finalizer_runner, NULL) == 0;
-        pthread_attr_destroy(&attr);
-    }
+    if (!runner_started)
+        runner_started = start_detached_thread(finalizer_runner, NULL);
     pthread_mutex_unlock(&runner_lock);
 }
 

@@ -26,9 +26,7 @@ enum object_status object_find(uintptr_t p, struct object_ref *out)
     if (load_relaxed(&s->state) != SPAN_IN_USE || p >= s->limit)
         return OBJECT_NOT_ALLOCATED;
     size_t index = s->large ? 0 : span_object_index(s, p);
-    uint64_t bit = (uint64_t)1 << (index % 64);
-    if (!(load_relaxed64(&s->alloc_bits[index / 64]) & bit) ||
-        (load_relaxed64(&s->freed_bits[index / 64]) & bit))
+    if (!span_slot_allocated(s, index))
         return OBJECT_NOT_ALLOCATED;
     out->span = s;
     out->index = index;
@@ -85,24 +83,23 @@ static void free_large(struct span *s, void *p)
     heap_live_add(-(int64_t)bytes);
 }
 
-/* Free an allocated object of a span the calling thread's cache holds
- * (always inlined: it is mgc_free's fast path, which makes no call):
+/* Free an allocated object of a span the calling thread's cache holds, not
+ * a tiny span (always inlined: it is mgc_free's fast path, which makes no
+ * call):
  * clear its bit, zero it (free slots read as zero), and put it back in the
  * window when the window covers it. No lock: only the owner changes the
  * span's allocation bits. False when address is not such an object. */
 static inline __attribute__((always_inline)) bool free_in_own_span(struct cache *c, struct span *s, uintptr_t address)
 {
-    if (address - s->start >= s->limit - s->start || s->tiny)
+    if (address - s->start >= s->limit - s->start)
         return false;
     size_t index = span_object_index(s, address);
     size_t w = index / 64;
     uint64_t bit = (uint64_t)1 << (index % 64);
-    uint64_t alloc = load_relaxed64(&s->alloc_bits[w]);
-    if (address != s->start + index * (uintptr_t)s->elem_size || !(alloc & bit) ||
-        (load_relaxed64(&s->freed_bits[w]) & bit))
+    if (address != s->start + index * (uintptr_t)s->elem_size || !span_slot_allocated(s, index))
         return false;
     zero_object((void *)address, s->elem_size);
-    store_relaxed64(&s->alloc_bits[w], alloc & ~bit);
+    store_relaxed64(&s->alloc_bits[w], load_relaxed64(&s->alloc_bits[w]) & ~bit);
     struct alloc_slot *slot = &c->slots[s->span_class];
     if (slot->word_index == w) {
         store_relaxed(&slot->window, slot->window | bit);
@@ -156,16 +153,13 @@ static NOINLINE void free_slow(void *p)
     busy_end();
 }
 
-/* True when address lies in an allocated tiny block of s: freeing a
+/* True when address lies in an allocated block of tiny span s: freeing a
  * packed object is a no-op (the block goes with its last object), and this
  * answers it without leaving the fast path. */
 static inline bool in_allocated_tiny_block(const struct span *s, uintptr_t address)
 {
-    if (!s->tiny || load_relaxed(&s->state) != SPAN_IN_USE || address - s->start >= s->limit - s->start)
-        return false;
-    size_t index = span_object_index(s, address);
-    uint64_t bit = (uint64_t)1 << (index % 64);
-    return (load_relaxed64(&s->alloc_bits[index / 64]) & bit) && !(load_relaxed64(&s->freed_bits[index / 64]) & bit);
+    return load_relaxed(&s->state) == SPAN_IN_USE && address - s->start < s->limit - s->start &&
+           span_slot_allocated(s, span_object_index(s, address));
 }
 
 void mgc_free(void *p)
@@ -176,10 +170,11 @@ void mgc_free(void *p)
     busy_begin();
     struct cache *c = mgc_tls.cache;
     struct span *s = span_map_entry(address);
-    if (likely(s != NULL)) {
-        if ((likely(load_relaxed(&s->owner) == c && !load_relaxed(&s->specials)) &&
-             likely(free_in_own_span(c, s, address))) ||
-            (in_allocated_tiny_block(s, address) && !load_relaxed(&s->specials))) {
+    /* Spans with finalizers go to the slow path, which drops them. */
+    if (likely(s != NULL && !load_relaxed(&s->specials))) {
+        bool done = s->tiny ? in_allocated_tiny_block(s, address)
+                            : load_relaxed(&s->owner) == c && free_in_own_span(c, s, address);
+        if (likely(done)) {
             busy_end();
             return;
         }

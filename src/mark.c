@@ -343,13 +343,7 @@ void mark_start_helpers(void)
         pthread_mutex_lock(&pool.lock);
         *start = (struct helper_start){pool.helpers_started, pool.phase};
         pthread_mutex_unlock(&pool.lock);
-        pthread_t thread;
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        bool ok = pthread_create(&thread, &attr, mark_helper, start) == 0;
-        pthread_attr_destroy(&attr);
-        if (!ok) {
+        if (!start_detached_thread(mark_helper, start)) {
             free(start);
             break;
         }

@@ -240,6 +240,14 @@ static inline size_t span_object_index(const struct span *s, uintptr_t p)
     return (size_t)(((uint64_t)(p - s->start) * s->reciprocal) >> 32);
 }
 
+/* Is slot index of s allocated? Its allocation bit is set and no free by
+ * another thread is pending for it. */
+static inline bool span_slot_allocated(const struct span *s, size_t index)
+{
+    uint64_t bit = (uint64_t)1 << (index % 64);
+    return (load_relaxed64(&s->alloc_bits[index / 64]) & bit) && !(load_relaxed64(&s->freed_bits[index / 64]) & bit);
+}
+
 /* Intrusive doubly linked span lists with a sentinel-free head. */
 struct span_list {
     struct span *first, *last;
@@ -575,6 +583,9 @@ void world_start(void) INTERNAL;
 /* The calling thread's stack, from its current depth, with its callee-saved
  * registers spilled into that range; fn receives the range. */
 void with_registers_spilled(void (*fn)(uintptr_t low, uintptr_t high, void *arg), void *arg) INTERNAL;
+/* Start one of mgc's own threads (marking helper, sweeper, finalizer
+ * runner), detached; false if the system refuses. */
+bool start_detached_thread(void *(*fn)(void *), void *arg) INTERNAL;
 /* fork(2) support: run in the child with every lock held by the caller. */
 void world_after_fork_child(void) INTERNAL;
 

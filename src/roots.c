@@ -105,13 +105,18 @@ bool roots_with_world_stopped(void (*fn)(const struct root_range *segments, size
 
 /* ---- Registered ranges ------------------------------------------------------------------------- */
 
+/* The end of [start, start + size), clamped at the top of the address space. */
+static uintptr_t range_end(uintptr_t start, size_t size)
+{
+    uintptr_t end;
+    return __builtin_add_overflow(start, size, &end) ? UINTPTR_MAX : end;
+}
+
 void mgc_add_roots(void *start, size_t size)
 {
     if (!start || size == 0)
         return;
-    uintptr_t s = (uintptr_t)start, e;
-    if (__builtin_add_overflow(s, size, &e))
-        e = UINTPTR_MAX;
+    uintptr_t s = (uintptr_t)start, e = range_end(s, size);
     runtime_ensure_init();
     pthread_mutex_lock(&roots_lock);
     if (reserve_one(&registered, registered_count, &registered_capacity))
@@ -125,9 +130,7 @@ void mgc_remove_roots(void *start, size_t size)
 {
     if (!start || size == 0)
         return;
-    uintptr_t s = (uintptr_t)start, e;
-    if (__builtin_add_overflow(s, size, &e))
-        e = UINTPTR_MAX;
+    uintptr_t s = (uintptr_t)start, e = range_end(s, size);
     pthread_mutex_lock(&roots_lock);
     for (size_t i = 0; i < registered_count;) {
         struct root_range *r = &registered[i];

@@ -142,14 +142,8 @@ static void *background_sweeper(void *unused)
 void sweep_wake_background(void)
 {
     pthread_mutex_lock(&background_lock);
-    if (!background_started) {
-        pthread_t thread;
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        background_started = pthread_create(&thread, &attr, background_sweeper, NULL) == 0;
-        pthread_attr_destroy(&attr);
-    }
+    if (!background_started)
+        background_started = start_detached_thread(background_sweeper, NULL);
     background_generation++;
     pthread_cond_broadcast(&background_wake);
     pthread_mutex_unlock(&background_lock);

@@ -157,6 +157,18 @@ void world_start(void)
     futex_wake_all(&world_epoch);
 }
 
+bool start_detached_thread(void *(*fn)(void *), void *arg)
+{
+    pthread_t thread;
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr) != 0)
+        return false;
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    bool started = pthread_create(&thread, &attr, fn, arg) == 0;
+    pthread_attr_destroy(&attr);
+    return started;
+}
+
 /* ---- Registration -------------------------------------------------------------------------- */
 
 static bool stack_bounds(uintptr_t *low, uintptr_t *high)

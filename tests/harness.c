@@ -127,3 +127,9 @@ int main(int argc, char **argv)
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
+
+__attribute__((noinline)) void scrub_stack(void)
+{
+    volatile char area[32768];
+    memset((char *)area, 0, sizeof area);
+}

@@ -60,6 +60,11 @@ void harness_register(const char *name, test_fn fn, const char *death_text, cons
  * the raw wait status. */
 int run_in_child(void (*fn)(void *), void *arg, char *stderr_text, size_t size);
 
+/* Overwrite the stack below the caller with zeros, so that dead pointers a
+ * test's earlier calls left there do not keep objects alive for a
+ * conservative collector. */
+void scrub_stack(void);
+
 /* A pattern byte for address a under seed: what a live object holds. */
 static inline unsigned char pattern_byte(uintptr_t a, unsigned seed)
 {

@@ -15,12 +15,6 @@
 #include "harness.h"
 #include "mgc_internal.h"
 
-static NOINLINE void scrub_stack(void)
-{
-    volatile char area[16384];
-    memset((char *)area, 0, sizeof area);
-}
-
 /* Collect (a few times) and run what got queued, on this thread. In
  * between, allocate and scribble over a few thousand objects of the sizes
  * the tests use: had a collection freed an object whose finalizer is

@@ -57,10 +57,13 @@ static NOINLINE void collect_under_pressure(int rounds)
 
 /* Overwrite dead stack below the caller, where stale copies of addresses
  * may linger. */
-static NOINLINE void scrub_stack(void)
+/* How many of n objects, known only by their hidden addresses, are gone. */
+static int count_freed(const uintptr_t *hidden, int n)
 {
-    volatile char area[32768];
-    memset((char *)area, 0, sizeof area);
+    int freed = 0;
+    for (int i = 0; i < n; i++)
+        freed += mgc_base((void *)(hidden[i] ^ HIDE)) == NULL;
+    return freed;
 }
 
 /* ---- Retained ------------------------------------------------------------------------------- */
@@ -262,9 +265,7 @@ TEST(closed_library_is_no_longer_read)
     scrub_stack();
     mgc_collect();
     mgc_collect();
-    int freed = 0;
-    for (int i = 0; i < 20; i++)
-        freed += mgc_base((void *)(hidden[i] ^ HIDE)) == NULL;
+    int freed = count_freed(hidden, 20);
     CHECK(freed >= 18);
 }
 
@@ -300,9 +301,7 @@ TEST(removed_range_and_malloc_memory_are_not_roots)
     fill_unregistered(table, hidden, N);
     scrub_stack();
     mgc_collect();
-    int freed = 0;
-    for (int i = 0; i < N; i++)
-        freed += mgc_base((void *)(hidden[i] ^ HIDE)) == NULL;
+    int freed = count_freed(hidden, N);
     CHECK(freed >= N * 9 / 10);
     free(table);
 }
@@ -452,9 +451,7 @@ TEST(unreachable_objects_are_freed)
     mgc_read_stats(&after);
     CHECK(after.frees - before.frees >= N * 9 / 10);
     CHECK(after.heap_alloc + N * 9 / 10 * 208 <= before.heap_alloc);
-    int freed = 0;
-    for (int i = 0; i < N; i++)
-        freed += mgc_base((void *)(hidden[i] ^ HIDE)) == NULL;
+    int freed = count_freed(hidden, N);
     CHECK(freed >= N * 9 / 10);
 }
 
@@ -476,9 +473,7 @@ TEST(pointer_inside_noscan_object_does_not_retain)
     scrub_stack();
     mgc_collect();
     CHECK(mgc_base(holder) == holder); /* the holder itself is alive */
-    int freed = 0;
-    for (int i = 0; i < N; i++)
-        freed += mgc_base((void *)(hidden[i] ^ HIDE)) == NULL;
+    int freed = count_freed(hidden, N);
     CHECK(freed >= N * 9 / 10);
 }
 
@@ -488,8 +483,6 @@ TEST(dropped_large_objects_are_freed)
     make_garbage(hidden, 40, 1 << 20);
     scrub_stack();
     mgc_collect();
-    int freed = 0;
-    for (int i = 0; i < 40; i++)
-        freed += mgc_base((void *)(hidden[i] ^ HIDE)) == NULL;
+    int freed = count_freed(hidden, 40);
     CHECK(freed >= 36);
 }
