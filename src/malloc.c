@@ -7,7 +7,8 @@
  *          thread's current 16-byte block, aligned to 8, 4 or 2 by size
  *          (the 2014 seed's rule). The cache keeps (block, offset), never a
  *          pointer past the block (the 2015 seed's fix). When the request
- *          does not fit, a new block is taken, and whichever of the old and
+ *          does not fit, a new block is taken from the tiny span class's
+ *          window (still on the fast path), and whichever of the old and
  *          new block has more room left stays current.
  *   small  up to 32 KiB: take the lowest set bit of the size class's window
  *          (see cache.c), set the matching allocation bit, done.
@@ -51,6 +52,19 @@ static inline size_t tiny_aligned_offset(size_t offset, size_t size)
 {
     size_t mask = (size & (0 - size)) - 1;
     return (offset + mask) & ~mask;
+}
+
+/* Start a new tiny block for a request of size bytes that did not fit the
+ * current one, from a non-empty window of the tiny span class. Whichever of
+ * the old and new block has more room left stays current. */
+static inline void *tiny_take_block(struct cache *c, struct alloc_slot *slot, uint64_t window, size_t size)
+{
+    void *block = take_from_window(slot, window);
+    if (size < c->tiny_offset) {
+        c->tiny_block = (uintptr_t)block;
+        c->tiny_offset = size;
+    }
+    return block;
 }
 
 /* ---- Slow paths ------------------------------------------------------------------------ */
@@ -99,13 +113,7 @@ static void *tiny_alloc(struct cache *c, size_t size)
     struct alloc_slot *slot = &c->slots[SPAN_CLASS_TINY];
     if (!slot->window && !cache_refill(c, SPAN_CLASS_TINY))
         return NULL;
-    void *block = take_from_window(slot, slot->window);
-    /* Keep whichever block has more room left. */
-    if (size < c->tiny_offset) {
-        c->tiny_block = (uintptr_t)block;
-        c->tiny_offset = size;
-    }
-    return block;
+    return tiny_take_block(c, slot, slot->window, size);
 }
 
 /* The allocation itself; the caller is busy. */
@@ -184,6 +192,15 @@ void *mgc_alloc_noscan(size_t size)
             void *p = (void *)(c->tiny_block + offset);
             busy_end_holding(p);
             return p;
+        }
+        /* The block is full: a new one is a small-object allocation from
+         * the tiny span class, also without leaving the fast path. */
+        struct alloc_slot *slot = &c->slots[SPAN_CLASS_TINY];
+        uint64_t window = slot->window;
+        if (likely(window != 0)) {
+            void *block = tiny_take_block(c, slot, window, size);
+            busy_end_holding(block);
+            return block;
         }
     } else if (likely(size <= MAX_SMALL_SIZE)) {
         struct alloc_slot *slot = &c->slots[size_to_class(size) * 2 + 1];
