@@ -66,6 +66,13 @@ $(BUILD)/tests/%: tests/%.c tests/harness.c tests/harness.h $(BUILD)/libmgc.a
 	$(call say,TEST    $@)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -rdynamic tests/$*.c tests/harness.c -o $@ $(BUILD)/libmgc.a $(LDLIBS)
 
+# The benchmark's workloads, built for mgc, checked at a tiny size.
+WORKLOAD_SOURCES := bench/workload_json.c bench/workload_garbage.c
+$(BUILD)/tests/test_workloads: tests/test_workloads.c $(WORKLOAD_SOURCES) tests/harness.c tests/harness.h $(BUILD)/libmgc.a
+	@mkdir -p $(dir $@)
+	$(call say,TEST    $@)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -DBACKEND_MGC -Ibench tests/test_workloads.c $(WORKLOAD_SOURCES) tests/harness.c -o $@ $(BUILD)/libmgc.a $(LDLIBS)
+
 # A shared library the root tests open with dlopen.
 $(BUILD)/tests/libroot.so: tests/libroot.c
 	@mkdir -p $(dir $@)

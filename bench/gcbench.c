@@ -21,9 +21,7 @@
  * its forced collections alone; the other workloads report the largest
  * pause of the whole run.
  *
- * "Pause" is the time the world is stopped, for both collectors: mgc's
- * max_pause_ns, and for Boehm the span from its pre-stop-world event to its
- * post-start-world event.
+ * "Pause" is the time the world is stopped, for both collectors (collector.h).
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -34,17 +32,7 @@
 #include <time.h>
 
 #include "backend.h"
-
-#if !BACKEND_IS_GC
-#error "gcbench measures collectors: build it for mgc or Boehm"
-#endif
-
-static double now_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
+#include "collector.h"
 
 static void *check_allocation(void *p, size_t size)
 {
@@ -59,78 +47,32 @@ static void *allocate(size_t size) { return check_allocation(backend_alloc(size)
 
 static void *allocate_noscan(size_t size) { return check_allocation(backend_alloc_noscan(size), size); }
 
-/* ---- What each collector can tell about itself ---------------------------- */
+/* ---- What the collector tells ----------------------------------------------------- */
 
-#if defined(BACKEND_MGC)
+static double now_seconds(void) { return collector_now_seconds(); }
 
-static void collector_setup(void) {}
-
-static void collect_now(void) { mgc_collect(); }
+static void collect_now(void) { collector_collect(); }
 
 static uint64_t collection_count(void)
 {
-    struct mgc_stats stats;
-    mgc_read_stats(&stats);
-    return stats.num_gc;
+    struct collector_snapshot snapshot;
+    collector_read(&snapshot);
+    return snapshot.collections;
 }
 
 static double max_pause_ms(void)
 {
-    struct mgc_stats stats;
-    mgc_read_stats(&stats);
-    return (double)stats.max_pause_ns / 1e6;
+    struct collector_snapshot snapshot;
+    collector_read(&snapshot);
+    return (double)snapshot.max_pause_ns / 1e6;
 }
 
 static double last_pause_ms(void)
 {
-    struct mgc_stats stats;
-    mgc_read_stats(&stats);
-    return (double)stats.last_pause_ns / 1e6;
+    struct collector_snapshot snapshot;
+    collector_read(&snapshot);
+    return (double)snapshot.last_pause_ns / 1e6;
 }
-
-#else /* Boehm */
-
-/* Boehm keeps no pause statistics, but reports each step of a collection to
- * a callback, which runs in the collecting thread under the allocation lock:
- * plain variables are safe. */
-static double world_stopped_at;
-static double boehm_last_pause_seconds;
-static double boehm_max_pause_seconds;
-
-static void GC_CALLBACK on_collection_event(GC_EventType event)
-{
-    if (event == GC_EVENT_PRE_STOP_WORLD) {
-        world_stopped_at = now_seconds();
-    } else if (event == GC_EVENT_POST_START_WORLD) {
-        boehm_last_pause_seconds = now_seconds() - world_stopped_at;
-        if (boehm_last_pause_seconds > boehm_max_pause_seconds)
-            boehm_max_pause_seconds = boehm_last_pause_seconds;
-    }
-}
-
-static void collector_setup(void) { GC_set_on_collection_event(on_collection_event); }
-
-static void collect_now(void) { GC_gcollect(); }
-
-static uint64_t collection_count(void) { return GC_get_gc_no(); }
-
-static double max_pause_ms(void)
-{
-    GC_alloc_lock();
-    double pause = boehm_max_pause_seconds;
-    GC_alloc_unlock();
-    return pause * 1e3;
-}
-
-static double last_pause_ms(void)
-{
-    GC_alloc_lock();
-    double pause = boehm_last_pause_seconds;
-    GC_alloc_unlock();
-    return pause * 1e3;
-}
-
-#endif
 
 /* ---- Binary trees ------------------------------------------------------------------
  *
