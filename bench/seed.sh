@@ -22,7 +22,7 @@ if [ "$quick" = 1 ]; then
     runs=1 scale=0.25 json_operations=4 garbage_operations=20
     mode="QUICK mode: quarter-size workloads, 1 run each; not for comparison"
 else
-    runs=3 scale=1 json_operations=12 garbage_operations=150
+    runs=3 scale=1 json_operations=12 garbage_operations=250
     mode="median of $runs runs per column"
 fi
 columns="tinyoff tinyon boehm"
