@@ -223,7 +223,7 @@ static bool next_finalizer(mgc_finalizer_fn *fn, void **obj, void **arg)
     }
     pthread_mutex_unlock(&finalizer_lock);
     /* From here on obj and arg live in this thread's frames, a root. */
-    busy_end_holding(r ? *obj : NULL);
+    (void)busy_end_returning(r ? *obj : NULL);
     return r != NULL;
 }
 

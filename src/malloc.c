@@ -148,18 +148,25 @@ static NOINLINE void *alloc_slow(size_t size, unsigned flags)
         gc_collect(GC_AUTOMATIC);
     mgc_tls.memory_limit_hit = 0;
     busy_begin();
-    void *p = allocate_busy(c, size, flags);
-    busy_end_holding(p);
+    void *p = busy_end_returning(allocate_busy(c, size, flags));
     if (unlikely(!p) && mgc_tls.memory_limit_hit) {
         gc_collect(GC_MEMORY_LIMIT);
         mgc_tls.memory_limit_hit = 0;
         busy_begin();
-        p = allocate_busy(c, size, flags);
-        busy_end_holding(p);
+        p = busy_end_returning(allocate_busy(c, size, flags));
         if (!p)
             errno = ENOMEM;
     }
     return p;
+}
+
+/* The fast path found its window empty: leave the busy stretch here, so
+ * that the entry points reach the slow path by a tail call and need no
+ * stack frame of their own. */
+static NOINLINE void *alloc_slow_from_busy(size_t size, unsigned flags)
+{
+    busy_end();
+    return alloc_slow(size, flags);
 }
 
 /* ---- Entry points ------------------------------------------------------------------------ */
@@ -170,12 +177,9 @@ void *mgc_alloc(size_t size)
         busy_begin();
         struct alloc_slot *slot = &mgc_tls.cache->slots[size_to_class(size) * 2];
         uint64_t window = slot->window;
-        if (likely(window != 0)) {
-            void *p = take_from_window(slot, window);
-            busy_end_holding(p);
-            return p;
-        }
-        busy_end();
+        if (likely(window != 0))
+            return busy_end_returning(take_from_window(slot, window));
+        return alloc_slow_from_busy(size, 0);
     }
     return alloc_slow(size, 0);
 }
@@ -189,30 +193,21 @@ void *mgc_alloc_noscan(size_t size)
         if (likely(offset + size <= TINY_SIZE)) {
             c->tiny_offset = offset + size;
             counter_add(&c->tiny_allocs, 1);
-            void *p = (void *)(c->tiny_block + offset);
-            busy_end_holding(p);
-            return p;
+            return busy_end_returning((void *)(c->tiny_block + offset));
         }
         /* The block is full: a new one is a small-object allocation from
          * the tiny span class, also without leaving the fast path. */
         struct alloc_slot *slot = &c->slots[SPAN_CLASS_TINY];
         uint64_t window = slot->window;
-        if (likely(window != 0)) {
-            void *block = tiny_take_block(c, slot, window, size);
-            busy_end_holding(block);
-            return block;
-        }
+        if (likely(window != 0))
+            return busy_end_returning(tiny_take_block(c, slot, window, size));
     } else if (likely(size <= MAX_SMALL_SIZE)) {
         struct alloc_slot *slot = &c->slots[size_to_class(size) * 2 + 1];
         uint64_t window = slot->window;
-        if (likely(window != 0)) {
-            void *p = take_from_window(slot, window);
-            busy_end_holding(p);
-            return p;
-        }
+        if (likely(window != 0))
+            return busy_end_returning(take_from_window(slot, window));
     }
-    busy_end();
-    return alloc_slow(size, MGC_NOSCAN);
+    return alloc_slow_from_busy(size, MGC_NOSCAN);
 }
 
 void *mgc_alloc_flags(size_t size, unsigned flags)

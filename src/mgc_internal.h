@@ -528,8 +528,8 @@ struct thread_local {
 extern __thread struct thread_local mgc_tls __attribute__((tls_model("initial-exec"))) INTERNAL;
 
 /* Stop for the collector from busy_end; holding is kept on the stack
- * while stopped (see busy_end_holding). */
-void world_stop_deferred(const void *holding) INTERNAL;
+ * while stopped (see busy_end_returning), and returned. */
+void *world_stop_deferred(void *holding) INTERNAL;
 
 static inline void busy_begin(void)
 {
@@ -538,24 +538,27 @@ static inline void busy_begin(void)
 }
 
 /*
- * Leave a busy stretch that produced object p, the only reference to it.
+ * Leave a busy stretch that produced object p, the only reference to it,
+ * and return p.
  * The thread may stop for a collection right here, and the compiler is free
  * to form p only afterwards (from the window's base, bit and slot size,
  * none of which points at p): passing p to the stopping path makes it a
  * value on the stack that the collector scans.
  */
-static inline void busy_end_holding(const void *p)
+static inline void *busy_end_returning(void *p)
 {
     signal_fence();
     mgc_tls.busy = 0;
     signal_fence();
+    /* A tail call: the fast paths that end here need no stack frame. */
     if (unlikely(mgc_tls.stop_pending))
-        world_stop_deferred(p);
+        return world_stop_deferred(p);
+    return p;
 }
 
 static inline void busy_end(void)
 {
-    busy_end_holding(NULL);
+    (void)busy_end_returning(NULL);
 }
 
 /* A registered thread: its stack is a root, and it is stopped for marking. */

@@ -109,16 +109,16 @@ static void park_from_spill(uintptr_t low, uintptr_t high, void *arg)
     park(mgc_tls.record, low);
 }
 
-void world_stop_deferred(const void *holding)
+void *world_stop_deferred(void *holding)
 {
     /* This frame lies inside the range scanned while the thread is stopped
      * (with_registers_spilled's frame is below it). */
-    const void *volatile held = holding;
+    void *volatile held = holding;
     mgc_tls.stop_pending = 0;
     signal_fence();
     if (mgc_tls.record)
         with_registers_spilled(park_from_spill, NULL);
-    (void)held;
+    return held;
 }
 
 /* ---- Stopping others ---------------------------------------------------------------------- */
