@@ -85,11 +85,13 @@ static void free_large(struct span *s, void *p)
 
 /* Free an allocated object of a span the calling thread's cache holds, not
  * a tiny span (always inlined: it is mgc_free's fast path, which makes no
- * call):
+ * call; there, the caller has checked that the slot is small enough to zero
+ * without one, and says so with small_slot):
  * clear its bit, zero it (free slots read as zero), and put it back in the
  * window when the window covers it. No lock: only the owner changes the
  * span's allocation bits. False when address is not such an object. */
-static inline __attribute__((always_inline)) bool free_in_own_span(struct cache *c, struct span *s, uintptr_t address)
+static inline __attribute__((always_inline)) bool free_in_own_span(struct cache *c, struct span *s, uintptr_t address,
+                                                                   bool small_slot)
 {
     if (address - s->start >= s->limit - s->start)
         return false;
@@ -98,6 +100,8 @@ static inline __attribute__((always_inline)) bool free_in_own_span(struct cache 
     uint64_t bit = (uint64_t)1 << (index % 64);
     if (address != s->start + index * (uintptr_t)s->elem_size || !span_slot_allocated(s, index))
         return false;
+    if (small_slot && s->elem_size > ZERO_INLINE_MAX)
+        __builtin_unreachable();
     zero_object((void *)address, s->elem_size);
     store_relaxed64(&s->alloc_bits[w], load_relaxed64(&s->alloc_bits[w]) & ~bit);
     struct alloc_slot *slot = &c->slots[s->span_class];
@@ -132,7 +136,7 @@ static void free_slow_busy(struct cache *c, void *p)
         if (s->large) {
             free_large(s, p);
         } else if (c && load_relaxed(&s->owner) == c) {
-            if (!free_in_own_span(c, s, (uintptr_t)p))
+            if (!free_in_own_span(c, s, (uintptr_t)p, false))
                 report_bad_pointer("free", p, object_status_text(OBJECT_NOT_ALLOCATED));
             return; /* counted by free_in_own_span */
         } else if (!central_free_object(s, s->span_class, (uintptr_t)p, ref.index)) {
@@ -162,26 +166,54 @@ static inline bool in_allocated_tiny_block(const struct span *s, uintptr_t addre
            span_slot_allocated(s, span_object_index(s, address));
 }
 
+/* mgc_free's slow path entered busy: leave the stretch here, so that
+ * mgc_free reaches it by a tail call and needs no stack frame. */
+static NOINLINE void free_slow_from_busy(void *p)
+{
+    busy_end();
+    free_slow(p);
+}
+
+/* A slot of the caller's own span too big to zero without a call. */
+static NOINLINE void free_big_slot_in_own_span(struct cache *c, struct span *s, void *p)
+{
+    if (free_in_own_span(c, s, (uintptr_t)p, false)) {
+        busy_end();
+        return;
+    }
+    free_slow_from_busy(p);
+}
+
 void mgc_free(void *p)
 {
     /* A span's owner is only ever a real cache, so a thread still on the
-     * empty cache never takes this path. */
+     * empty cache never takes this path. Every way out is a return or a
+     * tail call. */
     uintptr_t address = (uintptr_t)p;
     busy_begin();
     struct cache *c = mgc_tls.cache;
     struct span *s = span_map_entry(address);
     /* Spans with finalizers go to the slow path, which drops them. */
     if (likely(s != NULL && !load_relaxed(&s->specials))) {
-        bool done = s->tiny ? in_allocated_tiny_block(s, address)
-                            : load_relaxed(&s->owner) == c && free_in_own_span(c, s, address);
-        if (likely(done)) {
-            busy_end();
-            return;
+        if (s->tiny) {
+            if (likely(in_allocated_tiny_block(s, address))) {
+                busy_end();
+                return;
+            }
+        } else if (load_relaxed(&s->owner) == c) {
+            if (s->elem_size > ZERO_INLINE_MAX) {
+                free_big_slot_in_own_span(c, s, p);
+                return;
+            }
+            if (likely(free_in_own_span(c, s, address, true))) {
+                busy_end();
+                return;
+            }
         }
     }
-    busy_end();
-    free_slow(p);
+    free_slow_from_busy(p);
 }
+
 size_t mgc_usable_size(const void *p)
 {
     struct object_ref ref;

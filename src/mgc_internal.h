@@ -143,9 +143,12 @@ static inline unsigned count_bits(uint64_t x)
     return (unsigned)((x * 0x0101010101010101ull) >> 56);
 }
 
+/* Objects up to this size are zeroed without a call (zero_object). */
+#define ZERO_INLINE_MAX 128
+
 /* Zero an object of n bytes (n >= 8, a multiple of 8, p 8-aligned) without a
  * call for the small sizes: overlapping 8-, 16- or 32-byte stores cover any
- * such n up to 128, as memset itself does for short lengths. */
+ * such n up to ZERO_INLINE_MAX, as memset itself does for short lengths. */
 static inline void zero_object(void *p, size_t n)
 {
     typedef char block16 __attribute__((vector_size(16)));
@@ -162,7 +165,7 @@ static inline void zero_object(void *p, size_t n)
         __builtin_memcpy(q + 16, &zero16, 16);
         __builtin_memcpy(q + n - 32, &zero16, 16);
         __builtin_memcpy(q + n - 16, &zero16, 16);
-    } else if (n <= 128) {
+    } else if (n <= ZERO_INLINE_MAX) {
         for (int i = 0; i < 4; i++) {
             __builtin_memcpy(q + 16 * i, &zero16, 16);
             __builtin_memcpy(q + n - 16 * (i + 1), &zero16, 16);
