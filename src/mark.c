@@ -145,7 +145,7 @@ static void share_half(struct marker *m)
 
 static void scan_range(struct marker *m, uintptr_t start, uintptr_t end);
 
-static void push_work(struct marker *m, uintptr_t start, uintptr_t end)
+static NOINLINE void push_work_slow(struct marker *m, uintptr_t start, uintptr_t end)
 {
     for (;;) {
         struct work_block *b = m->block;
@@ -163,6 +163,18 @@ static void push_work(struct marker *m, uintptr_t start, uintptr_t end)
             return;
         start = piece_end;
     }
+}
+
+/* Queue [start, end) for scanning. Inlined for the common case, a range of
+ * at most one chunk and room in the block: one store. */
+static inline void push_work(struct marker *m, uintptr_t start, uintptr_t end)
+{
+    struct work_block *b = m->block;
+    if (likely(b->count < WORK_BLOCK_ITEMS && end - start <= MARK_CHUNK)) {
+        b->items[b->count++] = (struct work_item){start, end};
+        return;
+    }
+    push_work_slow(m, start, end);
 }
 
 /* ---- Marking one word ---------------------------------------------------------------------- */
@@ -203,14 +215,11 @@ __attribute__((no_sanitize("address"))) static void scan_range(struct marker *m,
 
 /* ---- Draining ------------------------------------------------------------------------------- */
 
-/* Take the next item; false when marking is over. */
-static bool next_item(struct marker *m, struct work_item *out)
+/* Take the next item once the marker's own block is empty; false when
+ * marking is over. */
+static NOINLINE bool next_item_from_pool(struct marker *m, struct work_item *out)
 {
     struct work_block *b = m->block;
-    if (b->count) {
-        *out = b->items[--b->count];
-        return true;
-    }
     pthread_mutex_lock(&pool.lock);
     for (;;) {
         if (pool.full) {
@@ -248,6 +257,22 @@ static bool next_item(struct marker *m, struct work_item *out)
             pthread_cond_wait(&pool.work_ready, &pool.lock);
         pool.idle--;
     }
+}
+
+/* Take the next item; false when marking is over. */
+static inline bool next_item(struct marker *m, struct work_item *out)
+{
+    struct work_block *b = m->block;
+    if (likely(b->count)) {
+        /* Field by field: the item was most likely stored a moment ago as
+         * two words, and one wider load of it would have to wait for both
+         * stores to reach the cache instead of taking them as they go. */
+        const struct work_item *top = &b->items[--b->count];
+        out->start = top->start;
+        out->end = top->end;
+        return true;
+    }
+    return next_item_from_pool(m, out);
 }
 
 static void drain(struct marker *m)
