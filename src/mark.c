@@ -454,7 +454,7 @@ static void mark_from_here(uintptr_t low, uintptr_t high, void *arg)
     for (struct thread_record *t = thread_list; t; t = t->next) {
         if (t == self)
             push_work(m, low, high);
-        else if (t->stack_pointer)
+        else if (t->stack_pointer && !t->holds_no_roots)
             push_work(m, t->stack_pointer, t->stack_base);
     }
     if (!self)

@@ -572,7 +572,9 @@ struct thread_record {
     uintptr_t stack_low;           /* lowest address of its stack mapping */
     uintptr_t stack_pointer;       /* where scanning starts while it is stopped */
     uint32_t parked_epoch;         /* the stop it acknowledged last */
-    bool internal;                 /* an mgc thread (sweeper, finalizer runner) */
+    bool holds_no_roots;           /* stopped for marking but never scanned: the
+                                      background sweeper, whose stack and registers
+                                      hold only mgc's own stale addresses */
 };
 
 /* All registered threads; walk with threads_lock held. */

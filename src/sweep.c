@@ -117,14 +117,18 @@ size_t sweep_remaining(void)
 }
 
 /* The background sweeper: a registered thread (so that it is stopped for
- * marking), at the lowest priority, sweeping one span per busy stretch. */
+ * marking), at the lowest priority, sweeping one span per busy stretch.
+ * Its stack and registers are not roots: it never holds a program's
+ * object, only addresses of spans and slots it swept, and scanning those
+ * would keep whatever objects happen to sit there alive, with everything
+ * they reach. */
 static void *background_sweeper(void *unused)
 {
     (void)unused;
     setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
     if (!thread_ensure_registered())
         return NULL;
-    mgc_tls.record->internal = true;
+    mgc_tls.record->holds_no_roots = true;
     uint64_t seen = 0;
     for (;;) {
         while (sweep_one()) {
