@@ -98,12 +98,16 @@ static inline __attribute__((always_inline)) bool free_in_own_span(struct cache 
     size_t index = span_object_index(s, address);
     size_t w = index / 64;
     uint64_t bit = (uint64_t)1 << (index % 64);
-    if (address != s->start + index * (uintptr_t)s->elem_size || !span_slot_allocated(s, index))
+    /* Read once: only this thread changes the word, so it still holds this
+     * value when the bit is cleared below. */
+    uint64_t allocated = load_relaxed64(&s->alloc_bits[w]);
+    if (address != s->start + index * (uintptr_t)s->elem_size || !(allocated & bit) ||
+        (load_relaxed64(&s->freed_bits[w]) & bit))
         return false;
     if (small_slot && s->elem_size > ZERO_INLINE_MAX)
         __builtin_unreachable();
     zero_object((void *)address, s->elem_size);
-    store_relaxed64(&s->alloc_bits[w], load_relaxed64(&s->alloc_bits[w]) & ~bit);
+    store_relaxed64(&s->alloc_bits[w], allocated & ~bit);
     struct alloc_slot *slot = &c->slots[s->span_class];
     if (slot->word_index == w) {
         store_relaxed(&slot->window, slot->window | bit);
