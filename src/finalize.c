@@ -40,10 +40,8 @@ static uint64_t finalizers_run_total;
 
 /* The finalizer thread: started once, wakes when work is queued or the
  * mode changes. */
-static pthread_mutex_t runner_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t runner_wake = PTHREAD_COND_INITIALIZER;
-static bool runner_started;
-static uint64_t runner_generation;
+static void *finalizer_runner(void *unused);
+static struct service_thread runner = SERVICE_THREAD_INIT(finalizer_runner);
 static int finalizer_mode = MGC_FINALIZE_THREAD;
 
 uint64_t finalizers_run_count(void)
@@ -94,8 +92,6 @@ static struct special **find_link(struct span *s, uintptr_t offset)
     return link;
 }
 
-static void start_runner(void);
-
 int mgc_set_finalizer(void *obj, mgc_finalizer_fn fn, void *arg)
 {
     runtime_ensure_init();
@@ -136,7 +132,7 @@ int mgc_set_finalizer(void *obj, mgc_finalizer_fn fn, void *arg)
     pthread_mutex_unlock(&finalizer_lock);
     busy_end();
     if (result == 0 && fn && load_relaxed(&finalizer_mode) == MGC_FINALIZE_THREAD)
-        start_runner();
+        service_start(&runner);
     return result;
 }
 
@@ -250,9 +246,7 @@ static void *finalizer_runner(void *unused)
     /* Registered, so that the object a finalizer runs on, held only in this
      * thread's frames, stays alive. */
     if (!thread_ensure_registered()) {
-        pthread_mutex_lock(&runner_lock);
-        runner_started = false; /* out of memory: the next wake tries again */
-        pthread_mutex_unlock(&runner_lock);
+        service_gave_up(&runner); /* out of memory: the next wake tries again */
         return NULL;
     }
     for (;;) {
@@ -264,31 +258,15 @@ static void *finalizer_runner(void *unused)
             fn(obj, arg);
             __atomic_fetch_add(&finalizers_run_total, 1, __ATOMIC_RELAXED);
         }
-        pthread_mutex_lock(&runner_lock);
-        while (runner_generation == seen)
-            pthread_cond_wait(&runner_wake, &runner_lock);
-        seen = runner_generation;
-        pthread_mutex_unlock(&runner_lock);
+        service_wait(&runner, &seen);
     }
     return NULL;
 }
 
-static void start_runner(void)
-{
-    pthread_mutex_lock(&runner_lock);
-    if (!runner_started)
-        runner_started = start_detached_thread(finalizer_runner, NULL);
-    pthread_mutex_unlock(&runner_lock);
-}
-
 void finalizers_wake(void)
 {
-    if (load_relaxed(&finalizer_mode) == MGC_FINALIZE_THREAD)
-        start_runner(); /* after a fork, the child has none yet */
-    pthread_mutex_lock(&runner_lock);
-    runner_generation++;
-    pthread_cond_broadcast(&runner_wake);
-    pthread_mutex_unlock(&runner_lock);
+    /* Started here too: after a fork, the child has no runner yet. */
+    service_wake(&runner, load_relaxed(&finalizer_mode) == MGC_FINALIZE_THREAD);
 }
 
 void mgc_set_finalizer_mode(int mode)
@@ -304,10 +282,8 @@ void mgc_set_finalizer_mode(int mode)
         any = finalizer_queue != NULL || spans_with_specials != NULL;
         pthread_mutex_unlock(&finalizer_lock);
         busy_end();
-        if (any) {
-            start_runner();
+        if (any)
             finalizers_wake();
-        }
     }
 }
 
@@ -315,7 +291,5 @@ void finalizers_after_fork_child(void)
 {
     /* The finalizer thread did not come along; the next collection that
      * queues finalizers starts another. */
-    pthread_mutex_init(&runner_lock, NULL);
-    pthread_cond_init(&runner_wake, NULL);
-    runner_started = false;
+    service_after_fork_child(&runner);
 }

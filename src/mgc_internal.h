@@ -594,6 +594,30 @@ void with_registers_spilled(void (*fn)(uintptr_t low, uintptr_t high, void *arg)
 /* Start one of mgc's own threads (marking helper, sweeper, finalizer
  * runner), detached; false if the system refuses. */
 bool start_detached_thread(void *(*fn)(void *), void *arg) INTERNAL;
+
+/* A thread of mgc's own that sleeps until woken (the background sweeper,
+ * the finalizer runner). Each wake adds one to generation; the thread,
+ * started at most once and then on demand, waits for it to change. */
+struct service_thread {
+    void *(*main)(void *);
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool started;
+    uint64_t generation;
+};
+#define SERVICE_THREAD_INIT(fn) \
+    {.main = (fn), .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER}
+/* Start the thread if it is not running. */
+void service_start(struct service_thread *t) INTERNAL;
+/* Wake the thread, starting it first if start and it is not running. */
+void service_wake(struct service_thread *t, bool start) INTERNAL;
+/* In the thread: sleep until woken since *seen was taken, then update it. */
+void service_wait(struct service_thread *t, uint64_t *seen) INTERNAL;
+/* In the thread, when it cannot go on (out of memory): the next wake that
+ * may start it starts another. */
+void service_gave_up(struct service_thread *t) INTERNAL;
+/* fork(2) support: the thread did not come along. */
+void service_after_fork_child(struct service_thread *t) INTERNAL;
 /* fork(2) support: run in the child with every lock held by the caller. */
 void world_after_fork_child(void) INTERNAL;
 

@@ -25,10 +25,8 @@ static uint64_t swept_frees, swept_freed_bytes;
 static size_t unswept_remaining;      /* spans still to sweep this cycle */
 static unsigned sweep_cursor;         /* where sweep_one looks first */
 
-static pthread_mutex_t background_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t background_wake = PTHREAD_COND_INITIALIZER;
-static bool background_started;
-static uint64_t background_generation;
+static void *background_sweeper(void *unused);
+static struct service_thread sweeper = SERVICE_THREAD_INIT(background_sweeper);
 
 void sweep_read_counters(uint64_t *frees, uint64_t *freed_bytes)
 {
@@ -134,29 +132,18 @@ static void *background_sweeper(void *unused)
         while (sweep_one()) {
         }
         gc_sweep_done();
-        pthread_mutex_lock(&background_lock);
-        while (background_generation == seen)
-            pthread_cond_wait(&background_wake, &background_lock);
-        seen = background_generation;
-        pthread_mutex_unlock(&background_lock);
+        service_wait(&sweeper, &seen);
     }
     return NULL;
 }
 
 void sweep_wake_background(void)
 {
-    pthread_mutex_lock(&background_lock);
-    if (!background_started)
-        background_started = start_detached_thread(background_sweeper, NULL);
-    background_generation++;
-    pthread_cond_broadcast(&background_wake);
-    pthread_mutex_unlock(&background_lock);
+    service_wake(&sweeper, true);
 }
 
 void sweep_after_fork_child(void)
 {
     /* The sweeper thread did not survive the fork. */
-    pthread_mutex_init(&background_lock, NULL);
-    pthread_cond_init(&background_wake, NULL);
-    background_started = false;
+    service_after_fork_child(&sweeper);
 }

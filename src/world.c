@@ -169,6 +169,47 @@ bool start_detached_thread(void *(*fn)(void *), void *arg)
     return started;
 }
 
+void service_start(struct service_thread *t)
+{
+    pthread_mutex_lock(&t->lock);
+    if (!t->started)
+        t->started = start_detached_thread(t->main, NULL);
+    pthread_mutex_unlock(&t->lock);
+}
+
+void service_wake(struct service_thread *t, bool start)
+{
+    pthread_mutex_lock(&t->lock);
+    if (start && !t->started)
+        t->started = start_detached_thread(t->main, NULL);
+    t->generation++;
+    pthread_cond_broadcast(&t->wake);
+    pthread_mutex_unlock(&t->lock);
+}
+
+void service_wait(struct service_thread *t, uint64_t *seen)
+{
+    pthread_mutex_lock(&t->lock);
+    while (t->generation == *seen)
+        pthread_cond_wait(&t->wake, &t->lock);
+    *seen = t->generation;
+    pthread_mutex_unlock(&t->lock);
+}
+
+void service_gave_up(struct service_thread *t)
+{
+    pthread_mutex_lock(&t->lock);
+    t->started = false;
+    pthread_mutex_unlock(&t->lock);
+}
+
+void service_after_fork_child(struct service_thread *t)
+{
+    pthread_mutex_init(&t->lock, NULL);
+    pthread_cond_init(&t->wake, NULL);
+    t->started = false;
+}
+
 /* ---- Registration -------------------------------------------------------------------------- */
 
 static bool stack_bounds(uintptr_t *low, uintptr_t *high)
