@@ -102,13 +102,13 @@ ENV_TEST(garbage_trees_keep_their_checksums_without_the_tiny_allocator, "MGC_DEB
     run_workload(&garbage_workload, 1, 10);
 }
 
-ENV_TEST(garbage_trees_keep_their_checksums_while_collections_run, "MGC_DEBUG=collectevery=20")
+ENV_TEST(garbage_trees_keep_their_checksums_while_collections_run, "MGC_DEBUG=collectevery=10")
 {
     run_workload(&garbage_workload, 1, 6);
     CHECK(collections() > 10);
 }
 
-ENV_TEST(garbage_trees_keep_their_checksums_on_two_threads, "MGC_DEBUG=collectevery=40")
+ENV_TEST(garbage_trees_keep_their_checksums_on_two_threads, "MGC_DEBUG=collectevery=10")
 {
     run_workload(&garbage_workload, 2, 6);
     CHECK(collections() > 10);
