@@ -670,7 +670,7 @@ void sweep_finish(void) INTERNAL;
 bool sweep_one(void) INTERNAL;
 /* An unswept span was freed explicitly: one fewer left to sweep. */
 void sweep_forget_unswept(void) INTERNAL;
-void sweep_start_background(void) INTERNAL;
+/* Wake the background sweeper after a collection, starting it the first time. */
 void sweep_wake_background(void) INTERNAL;
 void sweep_read_counters(uint64_t *frees, uint64_t *freed_bytes) INTERNAL;
 void sweep_after_fork_child(void) INTERNAL;
