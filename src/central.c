@@ -256,7 +256,7 @@ bool central_free_object(struct span *s, unsigned span_class, uintptr_t p, size_
         store_relaxed64(&s->alloc_bits[w], load_relaxed64(&s->alloc_bits[w]) & ~bit);
         /* If it was marked and its span is not swept yet, sweeping must not
          * bring it back. */
-        store_relaxed64(&s->mark_bits[w], load_relaxed64(&s->mark_bits[w]) & ~bit);
+        store_mark(&s->mark_bytes[index], false);
         s->allocated_count--;
         heap_live_add(-(int64_t)s->elem_size);
         bool empty = s->allocated_count == 0;

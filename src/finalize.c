@@ -166,7 +166,7 @@ size_t finalizers_queue_unreachable(uint64_t *bytes, uint64_t *objects)
         /* Decide for every record before marking any object, so that all
          * the objects of one tiny block are judged alike. */
         for (struct special **link = &s->specials; *link;) {
-            if (bit_is_set(s->mark_bits, record_index(s, *link))) {
+            if (load_mark(&s->mark_bytes[record_index(s, *link)])) {
                 link = &(*link)->next;
                 continue;
             }
@@ -182,9 +182,8 @@ size_t finalizers_queue_unreachable(uint64_t *bytes, uint64_t *objects)
     for (struct special *r = due; r; r = r->next) {
         struct span *s = span_of(r->offset);
         size_t index = s->large ? 0 : span_object_index(s, r->offset);
-        uint64_t bit = (uint64_t)1 << (index % 64);
-        if (!(s->mark_bits[index / 64] & bit)) {
-            s->mark_bits[index / 64] |= bit;
+        if (!load_mark(&s->mark_bytes[index])) {
+            store_mark(&s->mark_bytes[index], true);
             *bytes += s->large ? span_bytes(s) : s->elem_size;
             *objects += 1;
         }

@@ -52,16 +52,19 @@ static struct {
     uint64_t needed_held[RETAIN_CYCLES];
     struct heap_counters counters;
     struct fixed_alloc span_records;
-    struct fixed_alloc bitmap_blocks[5];         /* 3 bitmaps of 2, 4, 8, 16, 32 words */
+    /* A span's bitmaps: for nelems up to 64 << bucket, two bitmaps of
+     * 1 << bucket words each, then 64 << bucket mark bytes. */
+    struct fixed_alloc bitmap_blocks[6];
 } heap = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .next_hint = ARENA_HINT_START,
     .span_records = {.size = sizeof(struct span), .kind = SYS_OTHER},
-    .bitmap_blocks = {{.size = 3 * 2 * 8, .kind = SYS_GC},
-                      {.size = 3 * 4 * 8, .kind = SYS_GC},
-                      {.size = 3 * 8 * 8, .kind = SYS_GC},
-                      {.size = 3 * 16 * 8, .kind = SYS_GC},
-                      {.size = 3 * 32 * 8, .kind = SYS_GC}},
+    .bitmap_blocks = {{.size = 1 * 80, .kind = SYS_GC},
+                      {.size = 2 * 80, .kind = SYS_GC},
+                      {.size = 4 * 80, .kind = SYS_GC},
+                      {.size = 8 * 80, .kind = SYS_GC},
+                      {.size = 16 * 80, .kind = SYS_GC},
+                      {.size = 32 * 80, .kind = SYS_GC}},
 };
 
 void heap_lock(void) { pthread_mutex_lock(&heap.lock); }
@@ -179,7 +182,7 @@ static void free_span_record(struct span *s)
 static int bitmap_bucket(size_t nwords)
 {
     int bucket = 0;
-    while (((size_t)2 << bucket) < nwords)
+    while (((size_t)1 << bucket) < nwords)
         bucket++;
     return bucket;
 }
@@ -205,19 +208,14 @@ static bool span_init_for_class(struct span *s, unsigned span_class)
         s->reciprocal = class_to_reciprocal[size_class];
         s->limit = s->start + (uintptr_t)s->nelems * s->elem_size;
     }
-    size_t nwords = bitmap_words(s->nelems);
-    uint64_t *bits = s->inline_bits;
-    if (nwords > 1) {
-        bits = fixed_alloc(&heap.bitmap_blocks[bitmap_bucket(nwords)]);
-        if (!bits)
-            return false;
-    } else {
-        memset(s->inline_bits, 0, sizeof s->inline_bits);
-    }
-    size_t stride = nwords > 1 ? (size_t)2 << bitmap_bucket(nwords) : 1;
+    int bucket = bitmap_bucket(bitmap_words(s->nelems));
+    uint64_t *bits = fixed_alloc(&heap.bitmap_blocks[bucket]);
+    if (!bits)
+        return false;
+    size_t stride = (size_t)1 << bucket;
     s->alloc_bits = bits;
     s->freed_bits = bits + stride;
-    s->mark_bits = bits + 2 * stride;
+    s->mark_bytes = (uint8_t *)(bits + 2 * stride);
     s->owner = NULL;
     s->allocated_count = 0;
     s->needs_zero = false;
@@ -226,10 +224,9 @@ static bool span_init_for_class(struct span *s, unsigned span_class)
 
 static void span_release_bitmaps(struct span *s)
 {
-    size_t nwords = bitmap_words(s->nelems);
-    if (nwords > 1)
-        fixed_free(&heap.bitmap_blocks[bitmap_bucket(nwords)], s->alloc_bits);
-    s->alloc_bits = s->freed_bits = s->mark_bits = NULL;
+    fixed_free(&heap.bitmap_blocks[bitmap_bucket(bitmap_words(s->nelems))], s->alloc_bits);
+    s->alloc_bits = s->freed_bits = NULL;
+    s->mark_bytes = NULL;
 }
 
 /* ---- The map --------------------------------------------------------------------------- */
@@ -698,7 +695,7 @@ static bool end_large_locked(struct span *s, struct pending_unmap *unmap)
 {
     bool unswept = !s->uncollectable && s->list == LIST_LARGE && s->list_index != heap.large_phase;
     store_relaxed64(&s->alloc_bits[0], 0);
-    store_relaxed64(&s->mark_bits[0], 0);
+    store_mark(&s->mark_bytes[0], false);
     if (debug.efence)
         retire_span_locked(s);
     else
@@ -734,8 +731,8 @@ bool heap_sweep_one_large(uint64_t *freed_bytes)
         return false;
     }
     *freed_bytes = 0;
-    if (load_relaxed64(&s->mark_bits[0]) & 1) {
-        store_relaxed64(&s->mark_bits[0], 0);
+    if (load_mark(&s->mark_bytes[0])) {
+        store_mark(&s->mark_bytes[0], false);
         large_list_remove(s);
         large_list_push(s);
     } else {

@@ -18,12 +18,13 @@
  *
  * The collecting thread marks too; helpers (MGC_DEBUG=gcprocs=N, default one
  * per core, all told) wait on a condition variable between collections.
- * Mark bits are set with an atomic OR after a plain test, so an object is
- * claimed by exactly one thread.
+ * Marks are bytes set with a plain store after a plain test: two threads
+ * may now and then both claim an object and scan it twice, which is
+ * harmless, and no thread waits on an atomic read-modify-write.
  *
  * The reads of roots and objects are deliberate reads of memory the program
- * did not hand over (stacks, data segments, object slack); scan_range is
- * exempt from AddressSanitizer for that reason.
+ * did not hand over (stacks, data segments, object slack); the functions
+ * that scan are exempt from AddressSanitizer for that reason.
  */
 #include <stdlib.h>
 #include <unistd.h>
@@ -47,7 +48,6 @@ struct work_block {
 struct marker {
     struct work_block *block;
     uint64_t marked_bytes, marked_objects;
-    unsigned since_share;
 };
 
 static struct {
@@ -65,7 +65,10 @@ static struct {
     bool done;
     uint64_t phase;            /* marking phases so far */
     uint64_t marked_bytes, marked_objects;
+    /* For this phase: the heap's address range, and the arena table,
+     * which exists whenever that range is not empty. */
     uintptr_t heap_low, heap_high;
+    const uint16_t *arena_table;
     struct fixed_alloc blocks;
 } pool = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
@@ -143,16 +146,32 @@ static void share_half(struct marker *m)
     pthread_mutex_unlock(&pool.lock);
 }
 
-static void scan_range(struct marker *m, uintptr_t start, uintptr_t end);
+/* Reads words the program never handed over: exempt from AddressSanitizer.
+ * scan_range has it, and so do drain and push_work_slow, which inline it. */
+#define READS_FOREIGN_MEMORY __attribute__((no_sanitize("address")))
 
-static NOINLINE void push_work_slow(struct marker *m, uintptr_t start, uintptr_t end)
+/* What a marking thread counts as it marks, kept in registers while it
+ * scans and added to its marker afterwards. With byte marks an object that
+ * two threads claim at once counts twice: the total is exact but for such
+ * races, rare enough not to matter to pacing or the trace. */
+struct tally {
+    uint64_t bytes, objects;
+};
+
+static ALWAYS_INLINE void scan_range(struct marker *m, struct tally *tally, uintptr_t start, uintptr_t end);
+
+READS_FOREIGN_MEMORY static NOINLINE void push_work_slow(struct marker *m, uintptr_t start, uintptr_t end)
 {
     for (;;) {
         struct work_block *b = m->block;
         if (b->count == WORK_BLOCK_ITEMS) {
             share_block(m);
             if (m->block == b) {
-                scan_range(m, start, end); /* no memory for more blocks */
+                /* No memory for more blocks: scan in place. */
+                struct tally tally = {0};
+                scan_range(m, &tally, start, end);
+                m->marked_bytes += tally.bytes;
+                m->marked_objects += tally.objects;
                 return;
             }
             b = m->block;
@@ -167,7 +186,7 @@ static NOINLINE void push_work_slow(struct marker *m, uintptr_t start, uintptr_t
 
 /* Queue [start, end) for scanning. Inlined for the common case, a range of
  * at most one chunk and room in the block: one store. */
-static inline void push_work(struct marker *m, uintptr_t start, uintptr_t end)
+static ALWAYS_INLINE void push_work(struct marker *m, uintptr_t start, uintptr_t end)
 {
     struct work_block *b = m->block;
     if (likely(b->count < WORK_BLOCK_ITEMS && end - start <= MARK_CHUNK)) {
@@ -179,9 +198,10 @@ static inline void push_work(struct marker *m, uintptr_t start, uintptr_t end)
 
 /* ---- Marking one word ---------------------------------------------------------------------- */
 
-static inline void mark_word(struct marker *m, uintptr_t p)
+/* p lies in the heap's address range. */
+static ALWAYS_INLINE void mark_word(struct marker *m, struct tally *tally, uintptr_t p)
 {
-    struct span *s = span_map_entry(p);
+    struct span *s = span_map_lookup(pool.arena_table, p);
     if (!s || load_relaxed(&s->state) != SPAN_IN_USE)
         return;
     uintptr_t offset = p - s->start;
@@ -190,34 +210,33 @@ static inline void mark_word(struct marker *m, uintptr_t p)
     size_t index = s->large ? 0 : span_object_index(s, p);
     size_t w = index / 64;
     uint64_t bit = (uint64_t)1 << (index % 64);
-    if (!(load_relaxed64(&s->alloc_bits[w]) & bit) || (load_relaxed64(&s->mark_bits[w]) & bit))
+    if (!(load_relaxed64(&s->alloc_bits[w]) & bit) || load_mark(&s->mark_bytes[index]))
         return;
-    if (__atomic_fetch_or(&s->mark_bits[w], bit, __ATOMIC_RELAXED) & bit)
-        return;
+    store_mark(&s->mark_bytes[index], true);
     uintptr_t base = s->start + index * (uintptr_t)s->elem_size;
     size_t size = s->large ? span_bytes(s) : s->elem_size;
-    m->marked_bytes += size;
-    m->marked_objects++;
+    tally->bytes += size;
+    tally->objects++;
     if (!s->noscan)
         push_work(m, base, base + size);
 }
 
-__attribute__((no_sanitize("address"))) static void scan_range(struct marker *m, uintptr_t start,
-                                                                 uintptr_t end)
+READS_FOREIGN_MEMORY static ALWAYS_INLINE void scan_range(struct marker *m, struct tally *tally, uintptr_t start,
+                                                          uintptr_t end)
 {
     uintptr_t low = pool.heap_low, extent = pool.heap_high - pool.heap_low;
     for (uintptr_t a = (start + 7) & ~(uintptr_t)7; a + 8 <= end; a += 8) {
         uintptr_t word = *(const volatile uintptr_t *)a;
         if (word - low < extent)
-            mark_word(m, word);
+            mark_word(m, tally, word);
     }
 }
 
 /* ---- Draining ------------------------------------------------------------------------------- */
 
-/* Take the next item once the marker's own block is empty; false when
- * marking is over. */
-static NOINLINE bool next_item_from_pool(struct marker *m, struct work_item *out)
+/* The marker's own block is empty: swap it for a full one from the pool;
+ * false when marking is over. */
+static NOINLINE bool refill_from_pool(struct marker *m)
 {
     struct work_block *b = m->block;
     pthread_mutex_lock(&pool.lock);
@@ -230,7 +249,6 @@ static NOINLINE bool next_item_from_pool(struct marker *m, struct work_item *out
             pool.empty = b;
             m->block = got;
             pthread_mutex_unlock(&pool.lock);
-            *out = got->items[--got->count];
             return true;
         }
         if (pool.done) {
@@ -260,35 +278,41 @@ static NOINLINE bool next_item_from_pool(struct marker *m, struct work_item *out
 }
 
 /* Take the next item; false when marking is over. */
-static inline bool next_item(struct marker *m, struct work_item *out)
+static ALWAYS_INLINE bool next_item(struct marker *m, struct work_item *out)
 {
     struct work_block *b = m->block;
-    if (likely(b->count)) {
-        /* Field by field: the item was most likely stored a moment ago as
-         * two words, and one wider load of it would have to wait for both
-         * stores to reach the cache instead of taking them as they go. */
-        const struct work_item *top = &b->items[--b->count];
-        out->start = top->start;
-        out->end = top->end;
-        return true;
+    if (unlikely(!b->count)) {
+        if (!refill_from_pool(m))
+            return false;
+        b = m->block;
     }
-    return next_item_from_pool(m, out);
+    /* Field by field: the item was most likely stored a moment ago as two
+     * words, and one wider load of it would have to wait for both stores to
+     * reach the cache instead of taking them as they go. */
+    const struct work_item *top = &b->items[--b->count];
+    out->start = top->start;
+    out->end = top->end;
+    return true;
 }
 
-static void drain(struct marker *m)
+READS_FOREIGN_MEMORY static void drain(struct marker *m)
 {
     struct work_item item;
+    struct tally tally = {0};
+    unsigned since_share = 0;
     while (next_item(m, &item)) {
-        scan_range(m, item.start, item.end);
+        scan_range(m, &tally, item.start, item.end);
         /* Keep idle threads fed: every so often, if someone waits and we
          * have work to spare, hand half of it over. */
-        if (++m->since_share >= 16) {
-            m->since_share = 0;
+        if (++since_share >= 16) {
+            since_share = 0;
             if (m->block->count >= 4 && __atomic_load_n(&pool.idle, __ATOMIC_RELAXED) > 0 &&
                 __atomic_load_n(&pool.full_count, __ATOMIC_RELAXED) == 0)
                 share_half(m);
         }
     }
+    m->marked_bytes += tally.bytes;
+    m->marked_objects += tally.objects;
 }
 
 /* A worker that has no block at all (out of memory) leaves the phase as if
@@ -415,6 +439,17 @@ static void push_uncollectable_roots(struct marker *m)
     }
 }
 
+/* Mark what value points to, if it points into the heap. */
+static void mark_value(struct marker *m, uintptr_t value)
+{
+    if (value - pool.heap_low < pool.heap_high - pool.heap_low) {
+        struct tally tally = {0};
+        mark_word(m, &tally, value);
+        m->marked_bytes += tally.bytes;
+        m->marked_objects += tally.objects;
+    }
+}
+
 /* Finalizable objects are not roots, but what they reach is: scan their
  * contents without marking them (finalize.c says why). Queued finalizers'
  * objects are roots until the finalizer has run. Their arguments are kept
@@ -429,12 +464,12 @@ static void push_finalizer_roots(struct marker *m)
                 uintptr_t base = s->start + index * (uintptr_t)s->elem_size;
                 push_work(m, base, base + (s->large ? span_bytes(s) : s->elem_size));
             }
-            mark_word(m, (uintptr_t)r->arg);
+            mark_value(m, (uintptr_t)r->arg);
         }
     }
     for (struct special *r = finalizer_queue; r; r = r->next) {
-        mark_word(m, r->offset);
-        mark_word(m, (uintptr_t)r->arg);
+        mark_value(m, r->offset);
+        mark_value(m, (uintptr_t)r->arg);
     }
     pthread_mutex_unlock(&finalizer_lock);
 }
@@ -473,6 +508,7 @@ void mark_heap(const struct root_range *roots, size_t nroots, struct mark_result
     unsigned wanted = mark_workers_wanted();
     unsigned workers = pool.helpers_started + 1 < wanted ? pool.helpers_started + 1 : wanted;
     heap_bounds(&pool.heap_low, &pool.heap_high);
+    pool.arena_table = load_relaxed(&arena_table);
 
     pthread_mutex_lock(&pool.lock);
     /* The collector's block first: a failure to get one is handled after
@@ -510,7 +546,7 @@ bool mark_is_marked(uintptr_t p)
     if (!s)
         return false;
     size_t index = s->large ? 0 : span_object_index(s, p);
-    return bit_is_set(s->mark_bits, index);
+    return load_mark(&s->mark_bytes[index]);
 }
 
 void mark_after_fork_child(void)

@@ -35,6 +35,7 @@
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define NOINLINE __attribute__((noinline))
+#define ALWAYS_INLINE inline __attribute__((always_inline))
 #define COLD __attribute__((cold, noinline))
 #define INTERNAL __attribute__((visibility("hidden")))
 
@@ -179,6 +180,9 @@ static inline bool bit_is_set(const uint64_t *bits, size_t i)
     return (load_relaxed64(&bits[i / 64]) >> (i % 64)) & 1;
 }
 
+static inline bool load_mark(const uint8_t *mark) { return __atomic_load_n(mark, __ATOMIC_RELAXED); }
+static inline void store_mark(uint8_t *mark, bool value) { __atomic_store_n(mark, value, __ATOMIC_RELAXED); }
+
 /* ---- Spans ------------------------------------------------------------------- */
 
 enum span_state {
@@ -210,8 +214,13 @@ struct span {
                                    a thread sweeps it, or NULL (relaxed) */
     /* Bitmaps of nelems bits each: alloc_bits (1 = allocated), freed_bits
      * (freed by a thread other than the owner, not yet folded into
-     * alloc_bits), mark_bits (the collector's). */
-    uint64_t *alloc_bits, *freed_bits, *mark_bits;
+     * alloc_bits). The collector's marks are bytes, one per slot (1 =
+     * marked): a marking thread sets one with a plain store, where a bit
+     * would take an atomic read-modify-write, which waits for every load
+     * in flight. Two threads may both mark an object and both scan it;
+     * that costs time, never correctness. */
+    uint64_t *alloc_bits, *freed_bits;
+    uint8_t *mark_bytes;
     uint32_t elem_size;         /* slot size; for a large span, npages * PAGE_SIZE (or 0 if over 4 GiB) */
     uint32_t reciprocal;        /* (offset * reciprocal) >> 32 == offset / elem_size */
     uint16_t span_class;
@@ -232,7 +241,6 @@ struct span {
     uint8_t list;               /* enum span_list_id */
     uint8_t list_index;         /* which of a swept/unswept pair of lists */
     bool needs_zero;            /* free slots may hold old bytes */
-    uint64_t inline_bits[3];    /* the three bitmaps when nelems <= 64 */
 };
 
 static inline size_t span_bytes(const struct span *s) { return s->npages << PAGE_SHIFT; }
@@ -313,12 +321,10 @@ static inline struct arena *arena_of(uintptr_t addr)
     return (struct arena *)(addr & ~(uintptr_t)(ARENA_SIZE - 1));
 }
 
-/* The entry for addr's page; may be stale (see above) or NULL. */
-static inline struct span *span_map_entry(uintptr_t addr)
+/* The entry for addr's page, given the arena table and an address below
+ * 2^ADDRESS_BITS; may be stale (see above) or NULL. */
+static inline struct span *span_map_lookup(const uint16_t *table, uintptr_t addr)
 {
-    const uint16_t *table = load_relaxed(&arena_table);
-    if (unlikely((addr >> ADDRESS_BITS) || !table))
-        return NULL;
     unsigned d = load_relaxed(&table[addr >> ARENA_SHIFT]);
     uintptr_t block = addr & ~(uintptr_t)(ARENA_SIZE - 1);
     if (likely(d == 1))
@@ -326,6 +332,15 @@ static inline struct span *span_map_entry(uintptr_t addr)
     if (d == 0)
         return NULL;
     return load_relaxed(&((struct arena *)(block - (uintptr_t)(d - 1) * ARENA_SIZE))->huge_span);
+}
+
+/* The entry for any address; may be stale (see above) or NULL. */
+static inline struct span *span_map_entry(uintptr_t addr)
+{
+    const uint16_t *table = load_relaxed(&arena_table);
+    if (unlikely((addr >> ADDRESS_BITS) || !table))
+        return NULL;
+    return span_map_lookup(table, addr);
 }
 
 /* True when addr lies in mgc's heap address space (allocated or not). */

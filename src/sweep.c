@@ -40,17 +40,37 @@ static void count_swept(uint64_t objects, uint64_t bytes)
     __atomic_fetch_add(&swept_freed_bytes, bytes, __ATOMIC_RELAXED);
 }
 
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "marks_to_bits reads mark bytes eight at a time, as a little-endian word"
+#endif
+
+/* The marks of 64 slots as a bitmap word. Mark bytes are 0 or 1, so
+ * multiplying eight of them, read as one word, by this constant gathers
+ * them into its top byte in order: byte j lands on bit 56 + j, and no two
+ * partial products share a bit, so nothing carries. */
+static inline uint64_t marks_to_bits(const uint8_t *marks)
+{
+    uint64_t bits = 0;
+    for (int i = 0; i < 8; i++) {
+        uint64_t eight;
+        memcpy(&eight, marks + 8 * i, sizeof eight);
+        bits |= ((eight * UINT64_C(0x0102040810204080)) >> 56) << (8 * i);
+    }
+    return bits;
+}
+
 void sweep_span(struct span *s)
 {
     size_t nwords = bitmap_words(s->nelems);
     uint64_t freed = 0;
+    /* No marking runs while a span is swept: the marks are plain reads. */
     for (size_t w = 0; w < nwords; w++) {
         uint64_t alloc = load_relaxed64(&s->alloc_bits[w]);
-        uint64_t mark = load_relaxed64(&s->mark_bits[w]);
+        uint64_t mark = marks_to_bits(s->mark_bytes + 64 * w);
         freed += (uint64_t)count_bits(alloc & ~mark);
         store_relaxed64(&s->alloc_bits[w], alloc & mark);
-        store_relaxed64(&s->mark_bits[w], 0);
     }
+    memset(s->mark_bytes, 0, 64 * nwords);
     if (freed) {
         s->needs_zero = true;
         count_swept(freed, freed * s->elem_size);

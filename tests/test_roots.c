@@ -430,6 +430,61 @@ TEST(retained_from_large_pointer_array)
         CHECK(array[i][0] == i && array[i][1] == ~i);
 }
 
+/* Survivors scattered through the slots of spans of every size class, the
+ * rest dropped: the sweep must free exactly the unmarked slots, whatever
+ * their place in the span's mark bytes and bitmaps. Each class gets two
+ * spans' worth of objects and keeps a pseudo-random half of them. */
+enum { SCATTER_MAX = 4 * 1024 + 8 };
+static void *scattered_kept[NUM_SIZE_CLASSES][SCATTER_MAX];
+static uintptr_t scattered_dropped[NUM_SIZE_CLASSES][SCATTER_MAX];
+static int scattered_counts[NUM_SIZE_CLASSES][2];
+
+static int scatter_count(int size_class)
+{
+    size_t per_span = ((size_t)class_to_pages[size_class] << PAGE_SHIFT) / class_to_size[size_class];
+    return (int)(2 * per_span + 5 < SCATTER_MAX ? 2 * per_span + 5 : SCATTER_MAX);
+}
+
+static NOINLINE void scatter_objects(void)
+{
+    uint64_t random = 0x243F6A8885A308D3ull;
+    for (int c = 1; c < NUM_SIZE_CLASSES; c++) {
+        size_t size = class_to_size[c];
+        int n = scatter_count(c), kept = 0, dropped = 0;
+        for (int i = 0; i < n; i++) {
+            random = random * 6364136223846793005ull + 1442695040888963407ull;
+            void *p = make_patterned(size, (unsigned)(c * 7919 + i), false);
+            if (random >> 63)
+                scattered_kept[c][kept++] = p;
+            else
+                scattered_dropped[c][dropped++] = (uintptr_t)p ^ HIDE;
+            fill_pattern(p, size, (unsigned)(uintptr_t)p);
+        }
+        scattered_counts[c][0] = kept;
+        scattered_counts[c][1] = dropped;
+    }
+}
+
+TEST(scattered_survivors_in_every_size_class)
+{
+    scatter_objects();
+    scrub_stack();
+    collect_under_pressure(3);
+    int dropped_total = 0, freed_total = 0;
+    for (int c = 1; c < NUM_SIZE_CLASSES; c++) {
+        size_t size = class_to_size[c];
+        for (int i = 0; i < scattered_counts[c][0]; i++) {
+            void *p = scattered_kept[c][i];
+            CHECK(mgc_base(p) == p);
+            CHECK(check_pattern(p, size, (unsigned)(uintptr_t)p));
+        }
+        dropped_total += scattered_counts[c][1];
+        freed_total += count_freed(scattered_dropped[c], scattered_counts[c][1]);
+    }
+    CHECK(dropped_total > 4000);
+    CHECK(freed_total >= dropped_total * 9 / 10);
+}
+
 /* ---- Freed ----------------------------------------------------------------------------------- */
 
 static NOINLINE void make_garbage(uintptr_t *hidden, int n, size_t size)
