@@ -13,6 +13,7 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static void before_fork(void)
 {
     pthread_mutex_lock(&gc_lock);
+    pthread_mutex_lock(&launch_lock); /* no thread of mgc's half started */
     pthread_mutex_lock(&roots_lock);
     pthread_mutex_lock(&threads_lock);
     pthread_mutex_lock(&finalizer_lock);
@@ -31,6 +32,7 @@ static void after_fork_parent(void)
     pthread_mutex_unlock(&finalizer_lock);
     pthread_mutex_unlock(&threads_lock);
     pthread_mutex_unlock(&roots_lock);
+    pthread_mutex_unlock(&launch_lock);
     pthread_mutex_unlock(&gc_lock);
 }
 

@@ -26,7 +26,6 @@
  * did not hand over (stacks, data segments, object slack); the functions
  * that scan are exempt from AddressSanitizer for that reason.
  */
-#include <stdlib.h>
 #include <unistd.h>
 
 #include "mgc_internal.h"
@@ -342,10 +341,9 @@ static void finish_marker(struct marker *m)
 /* ---- Helpers ----------------------------------------------------------------------------------- */
 
 /* A helper's argument: its number (0 for the first) and the marking phase
- * that was current when it was created. Starting from that phase, not from
- * whatever the pool shows when the thread first runs, it joins exactly the
- * phases that begin after its creation: none missed, none run twice (a
- * fork child inherits the pool's phase count from its parent). */
+ * that was current when it was created. Starting from that phase, it joins
+ * exactly the phases that begin after its creation: none missed, none run
+ * twice (a fork child inherits the pool's phase count from its parent). */
 struct helper_start {
     unsigned index;
     uint64_t phase;
@@ -353,8 +351,8 @@ struct helper_start {
 
 static void *mark_helper(void *argument)
 {
-    struct helper_start start = *(struct helper_start *)argument;
-    free(argument);
+    struct helper_start start;
+    memcpy(&start, argument, sizeof start);
     uint64_t seen = start.phase;
     for (;;) {
         pthread_mutex_lock(&pool.lock);
@@ -386,16 +384,11 @@ void mark_start_helpers(void)
 {
     unsigned wanted = mark_workers_wanted();
     while (pool.helpers_started + 1 < wanted) {
-        struct helper_start *start = malloc(sizeof *start);
-        if (!start)
-            break;
         pthread_mutex_lock(&pool.lock);
-        *start = (struct helper_start){pool.helpers_started, pool.phase};
+        struct helper_start start = {pool.helpers_started, pool.phase};
         pthread_mutex_unlock(&pool.lock);
-        if (!start_detached_thread(mark_helper, start)) {
-            free(start);
+        if (!start_detached_thread(mark_helper, &start, sizeof start))
             break;
-        }
         pool.helpers_started++;
     }
 }

@@ -607,8 +607,13 @@ void world_start(void) INTERNAL;
  * registers spilled into that range; fn receives the range. */
 void with_registers_spilled(void (*fn)(uintptr_t low, uintptr_t high, void *arg), void *arg) INTERNAL;
 /* Start one of mgc's own threads (marking helper, sweeper, finalizer
- * runner), detached; false if the system refuses. */
-bool start_detached_thread(void *(*fn)(void *), void *arg) INTERNAL;
+ * runner), detached, and return once it runs fn; false if the system
+ * refuses. fn receives a copy of the size bytes at argument (at most
+ * LAUNCH_ARGUMENT_MAX), which the caller may reuse at once. launch_lock is
+ * held throughout (world.c says why). */
+#define LAUNCH_ARGUMENT_MAX 32
+bool start_detached_thread(void *(*fn)(void *), const void *argument, size_t size) INTERNAL;
+extern pthread_mutex_t launch_lock INTERNAL;
 
 /* A thread of mgc's own that sleeps until woken (the background sweeper,
  * the finalizer runner). Each wake adds one to generation; the thread,

@@ -157,14 +157,60 @@ void world_start(void)
     futex_wake_all(&world_epoch);
 }
 
-bool start_detached_thread(void *(*fn)(void *), void *arg)
+/* ---- Starting mgc's own threads ---------------------------------------------------------------
+ *
+ * A new thread does work of its own before it reaches its function: the C
+ * library, or a sanitizer's runtime, sets it up and may take its allocator's
+ * locks. A fork at that moment would leave those locks held in the child
+ * for good, where AddressSanitizer's allocator, unlike glibc's, has no fork
+ * handler to release them. So a start is not over until the new thread runs
+ * its function, and launch_lock, which fork's prepare handler takes, is held
+ * from before pthread_create until then. One start at a time, so one static
+ * slot carries the function and a copy of its argument across. */
+pthread_mutex_t launch_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t running_now;
+    void *(*fn)(void *);
+    _Alignas(16) unsigned char argument[LAUNCH_ARGUMENT_MAX];
+    bool running;
+} launch = {.lock = PTHREAD_MUTEX_INITIALIZER, .running_now = PTHREAD_COND_INITIALIZER};
+
+static void *launched(void *unused)
 {
-    pthread_t thread;
+    (void)unused;
+    _Alignas(16) unsigned char argument[LAUNCH_ARGUMENT_MAX];
+    pthread_mutex_lock(&launch.lock);
+    void *(*fn)(void *) = launch.fn;
+    memcpy(argument, launch.argument, sizeof argument);
+    launch.running = true;
+    pthread_cond_signal(&launch.running_now);
+    pthread_mutex_unlock(&launch.lock);
+    return fn(argument);
+}
+
+bool start_detached_thread(void *(*fn)(void *), const void *argument, size_t size)
+{
+    if (size > LAUNCH_ARGUMENT_MAX)
+        abort();
     pthread_attr_t attr;
     if (pthread_attr_init(&attr) != 0)
         return false;
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    bool started = pthread_create(&thread, &attr, fn, arg) == 0;
+    pthread_mutex_lock(&launch_lock);
+    pthread_mutex_lock(&launch.lock);
+    launch.fn = fn;
+    memset(launch.argument, 0, sizeof launch.argument);
+    if (size)
+        memcpy(launch.argument, argument, size);
+    launch.running = false;
+    pthread_t thread;
+    bool started = pthread_create(&thread, &attr, launched, NULL) == 0;
+    while (started && !launch.running)
+        pthread_cond_wait(&launch.running_now, &launch.lock);
+    pthread_mutex_unlock(&launch.lock);
+    pthread_mutex_unlock(&launch_lock);
     pthread_attr_destroy(&attr);
     return started;
 }
@@ -173,7 +219,7 @@ void service_start(struct service_thread *t)
 {
     pthread_mutex_lock(&t->lock);
     if (!t->started)
-        t->started = start_detached_thread(t->main, NULL);
+        t->started = start_detached_thread(t->main, NULL, 0);
     pthread_mutex_unlock(&t->lock);
 }
 
@@ -181,7 +227,7 @@ void service_wake(struct service_thread *t, bool start)
 {
     pthread_mutex_lock(&t->lock);
     if (start && !t->started)
-        t->started = start_detached_thread(t->main, NULL);
+        t->started = start_detached_thread(t->main, NULL, 0);
     t->generation++;
     pthread_cond_broadcast(&t->wake);
     pthread_mutex_unlock(&t->lock);
@@ -234,11 +280,14 @@ bool thread_ensure_registered(void)
         return true;
     runtime_ensure_init();
     uintptr_t low, high;
+    /* Under threads_lock, which fork's prepare handler takes: the C library
+     * may allocate here (see launch_lock). */
+    pthread_mutex_lock(&threads_lock);
     if (!stack_bounds(&low, &high)) {
+        pthread_mutex_unlock(&threads_lock);
         errno = ENOMEM;
         return false;
     }
-    pthread_mutex_lock(&threads_lock);
     struct thread_record *r = spare_records;
     if (r)
         spare_records = r->next;
@@ -375,5 +424,7 @@ void world_after_fork_child(void)
     if (self)
         self->thread = pthread_self();
     sem_init(&acknowledgements, 0, 0);
+    pthread_mutex_init(&launch.lock, NULL);
+    pthread_cond_init(&launch.running_now, NULL);
     world_epoch = 0;
 }

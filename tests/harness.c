@@ -4,9 +4,11 @@
  */
 #include "harness.h"
 
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_CASES 256
@@ -31,6 +33,10 @@ void harness_register(const char *name, test_fn fn, const char *death_text, cons
     cases[ncases++] = (struct test_case){name, fn, death_text, env};
 }
 
+/* The case runs in a process group of its own, so that processes it forks
+ * and leaves behind (a hung fork child, say) are killed with it: they hold
+ * the output pipe open, and would otherwise keep the harness waiting for
+ * the end of the output forever. */
 int run_in_child(void (*fn)(void *), void *arg, char *text, size_t size)
 {
     int pipe_fds[2];
@@ -39,6 +45,7 @@ int run_in_child(void (*fn)(void *), void *arg, char *text, size_t size)
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
+        setpgid(0, 0);
         close(pipe_fds[0]);
         dup2(pipe_fds[1], 2);
         alarm(CASE_SECONDS);
@@ -46,22 +53,39 @@ int run_in_child(void (*fn)(void *), void *arg, char *text, size_t size)
         fflush(NULL);
         _exit(0);
     }
+    setpgid(pid, pid); /* also here: either call may run first */
     close(pipe_fds[1]);
     size_t used = 0;
     char discard[4096];
+    int status = 0;
+    bool exited = false, killed = false;
+    time_t deadline = time(NULL) + CASE_SECONDS + 10;
     for (;;) {
-        ssize_t n = size > used + 1 ? read(pipe_fds[0], text + used, size - used - 1)
-                                    : read(pipe_fds[0], discard, sizeof discard);
-        if (n <= 0)
-            break;
-        if (size > used + 1)
-            used += (size_t)n;
+        struct pollfd readable = {.fd = pipe_fds[0], .events = POLLIN};
+        int ready = poll(&readable, 1, 100);
+        if (ready > 0) {
+            ssize_t n = size > used + 1 ? read(pipe_fds[0], text + used, size - used - 1)
+                                        : read(pipe_fds[0], discard, sizeof discard);
+            if (n <= 0)
+                break;
+            if (size > used + 1)
+                used += (size_t)n;
+            continue;
+        }
+        if (!exited && waitpid(pid, &status, WNOHANG) == pid)
+            exited = true;
+        /* Once the case is over (or out of time), whatever it left running
+         * goes, and with it the last writers of the pipe. */
+        if (!killed && (exited || time(NULL) > deadline)) {
+            kill(-pid, SIGKILL);
+            killed = true;
+        }
     }
     if (size)
         text[used] = 0;
     close(pipe_fds[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
+    if (!exited)
+        waitpid(pid, &status, 0);
     return status;
 }
 
