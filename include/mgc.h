@@ -253,6 +253,9 @@ void mgc_read_stats(struct mgc_stats *out);
  *                    pages become inaccessible (catches use after free)
  *   gcprocs=N        threads that mark (default: one per core)
  *   collectevery=N   collect at every Nth slow-path allocation (for testing)
+ *   hugepages=0      heap arenas do not ask for transparent huge pages; by
+ *                    default they do (MADV_HUGEPAGE), which makes allocation
+ *                    and marking faster and may hold a few MiB more memory
  * An unknown key or malformed value is reported once on stderr and ignored.
  */
 

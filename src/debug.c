@@ -14,7 +14,7 @@
 
 #include "mgc_internal.h"
 
-struct debug_settings debug = {.tinyalloc = 1};
+struct debug_settings debug = {.tinyalloc = 1, .hugepages = 1};
 
 void write_stderr(const char *fmt, ...)
 {
@@ -71,6 +71,7 @@ void debug_parse(const char *text, struct debug_settings *out)
         {"efence", &out->efence, 1},
         {"gcprocs", &out->gcprocs, 64},
         {"collectevery", &out->collectevery, 1000000000},
+        {"hugepages", &out->hugepages, 1},
     };
     const char *p = text;
     while (*p) {

@@ -353,6 +353,8 @@ static uintptr_t reserve_blocks(size_t size)
         errno = ENOMEM;
         return 0;
     }
+    if (debug.hugepages)
+        os_advise_huge_pages((void *)base, size);
     heap.next_hint = base + size;
     if (!heap.low || base < heap.low)
         heap.low = base;

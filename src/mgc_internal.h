@@ -788,6 +788,7 @@ void fixed_free(struct fixed_alloc *f, void *p) INTERNAL;
 /* ---- OS (os.c) ----------------------------------------------------------------------- */
 
 void *os_reserve(size_t size, uintptr_t hint) INTERNAL; /* read-write, lazily backed */
+void os_advise_huge_pages(void *p, size_t size) INTERNAL;
 void os_unmap(void *p, size_t size) INTERNAL;
 void os_release(void *p, size_t size) INTERNAL;      /* contents become zero */
 void os_protect_none(void *p, size_t size) INTERNAL;
@@ -802,6 +803,7 @@ struct debug_settings {
     int efence;
     int gcprocs;      /* marking threads; 0 = one per core */
     int collectevery; /* collect every N slow-path allocations (tests); 0 = off */
+    int hugepages;    /* ask for transparent huge pages in heap arenas */
 };
 extern struct debug_settings debug INTERNAL;
 void debug_parse_environment(void) INTERNAL;

@@ -8,8 +8,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "harness.h"
 #include "mgc_internal.h"
@@ -411,4 +409,41 @@ ENV_TEST(efence_catches_use_after_free, "MGC_DEBUG=efence=1")
     int status = run_in_child(touch_after_free, NULL, text, sizeof text);
     /* Under AddressSanitizer the fault is reported and the process exits. */
     CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV) || strstr(text, "SEGV"));
+}
+
+/* The VmFlags line of the mapping that holds p, from /proc/self/smaps ("" if
+ * none was found). */
+static void mapping_flags(const void *p, char *flags, size_t size)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    char line[512];
+    bool inside = false;
+    flags[0] = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        unsigned long low, high;
+        if (sscanf(line, "%lx-%lx ", &low, &high) == 2)
+            inside = (uintptr_t)p >= low && (uintptr_t)p < high;
+        else if (inside && strncmp(line, "VmFlags:", 8) == 0)
+            snprintf(flags, size, "%s", line + 8);
+    }
+    if (f)
+        fclose(f);
+}
+
+TEST(heap_asks_for_huge_pages)
+{
+    char flags[512];
+    mapping_flags(mgc_alloc(64), flags, sizeof flags);
+    CHECK(flags[0] != 0);
+    /* A kernel built without transparent huge pages refuses the advice. */
+    if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) == 0)
+        CHECK(strstr(flags, " hg") != NULL);
+}
+
+ENV_TEST(hugepages_off_leaves_heap_to_the_system_default, "MGC_DEBUG=hugepages=0")
+{
+    char flags[512];
+    mapping_flags(mgc_alloc(64), flags, sizeof flags);
+    CHECK(flags[0] != 0);
+    CHECK(strstr(flags, " hg") == NULL);
 }

@@ -10,10 +10,11 @@
 
 static void parse_and_report(void *text)
 {
-    struct debug_settings s = {.tinyalloc = 1};
+    struct debug_settings s = {.tinyalloc = 1, .hugepages = 1};
     debug_parse(text, &s);
-    printf("gctrace=%d tinyalloc=%d efence=%d\n", s.gctrace, s.tinyalloc, s.efence);
-    fprintf(stderr, "RESULT gctrace=%d tinyalloc=%d efence=%d\n", s.gctrace, s.tinyalloc, s.efence);
+    printf("gctrace=%d tinyalloc=%d efence=%d hugepages=%d\n", s.gctrace, s.tinyalloc, s.efence, s.hugepages);
+    fprintf(stderr, "RESULT gctrace=%d tinyalloc=%d efence=%d hugepages=%d\n", s.gctrace, s.tinyalloc, s.efence,
+            s.hugepages);
 }
 
 static void expect(const char *input, const char *stderr_part, const char *result)
@@ -39,6 +40,8 @@ TEST(valid_settings)
     expect("tinyalloc=0,efence=1", NULL, "gctrace=0 tinyalloc=0 efence=1");
     expect("", NULL, "gctrace=0 tinyalloc=1 efence=0");
     expect("gctrace=1,,", NULL, "gctrace=1 tinyalloc=1");
+    expect("hugepages=0", NULL, "efence=0 hugepages=0");
+    expect("hugepages=2", "hugepages", "efence=0 hugepages=1");
 }
 
 TEST(unknown_key_is_reported_and_ignored)
