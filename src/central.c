@@ -159,29 +159,45 @@ void central_release(struct span *s)
         heap_free_span(s);
 }
 
-void central_settle_swept(struct span *s)
+void central_settle_swept(struct span *const *spans, size_t n)
 {
-    struct central *c = &centrals[s->span_class];
+    if (n == 0)
+        return;
+    struct central *c = &centrals[spans[0]->span_class];
+    struct span *empty[SWEEP_BATCH];
+    size_t nempty = 0;
     pthread_mutex_lock(&c->lock);
-    enum settle result = settle_span(c, s, NULL);
+    for (size_t i = 0; i < n; i++) {
+        if (settle_span(c, spans[i], NULL) != SETTLE_EMPTY)
+            continue;
+        if (nempty == SWEEP_BATCH) {
+            heap_free_spans(empty, nempty); /* only if a caller passed more than a batch */
+            nempty = 0;
+        }
+        empty[nempty++] = spans[i];
+    }
     pthread_mutex_unlock(&c->lock);
-    if (result == SETTLE_EMPTY)
-        heap_free_span(s);
+    heap_free_spans(empty, nempty);
 }
 
-struct span *central_take_unswept(unsigned span_class)
+size_t central_take_unswept(unsigned span_class, struct span **spans, size_t max)
 {
     struct central *c = &centrals[span_class];
     if (!c->collectable)
-        return NULL;
+        return 0;
+    size_t n = 0;
     pthread_mutex_lock(&c->lock);
-    struct span *s = span_list_pop(&c->partial[c->phase ^ 1]);
-    if (!s)
-        s = span_list_pop(&c->full[c->phase ^ 1]);
-    if (s)
+    while (n < max) {
+        struct span *s = span_list_pop(&c->partial[c->phase ^ 1]);
+        if (!s)
+            s = span_list_pop(&c->full[c->phase ^ 1]);
+        if (!s)
+            break;
         store_relaxed(&s->owner, SWEEPER_OWNER);
+        spans[n++] = s;
+    }
     pthread_mutex_unlock(&c->lock);
-    return s;
+    return n;
 }
 
 size_t central_flip_phase(void)

@@ -684,9 +684,17 @@ static void finish_unmap(const struct pending_unmap *unmap)
 
 void heap_free_span(struct span *s)
 {
+    heap_free_spans(&s, 1);
+}
+
+void heap_free_spans(struct span *const *spans, size_t n)
+{
+    if (n == 0)
+        return;
     struct pending_unmap unmap = {0};
     pthread_mutex_lock(&heap.lock);
-    free_span_locked(s, &unmap);
+    for (size_t i = 0; i < n; i++)
+        free_span_locked(spans[i], &unmap);
     pthread_mutex_unlock(&heap.lock);
     finish_unmap(&unmap);
 }

@@ -376,6 +376,9 @@ struct heap_counters {
  * limit (then mgc_tls.memory_limit_hit is set). */
 struct span *heap_alloc_span(size_t npages, unsigned span_class, bool skip_zero, bool may_grow) INTERNAL;
 void heap_free_span(struct span *s) INTERNAL;
+/* The same for n spans of small-object classes (never a huge object, whose
+ * reservation is unmapped on the way), under one taking of the heap lock. */
+void heap_free_spans(struct span *const *spans, size_t n) INTERNAL;
 void heap_read_counters(struct heap_counters *out) INTERNAL;
 /* Lowest and highest address the heap ever reserved: a quick first test for
  * "could this word point into the heap". */
@@ -425,12 +428,15 @@ void central_init(void) INTERNAL;
 struct span *central_acquire(unsigned span_class, struct cache *cache) INTERNAL;
 /* The owner gives its span back. */
 void central_release(struct span *s) INTERNAL;
-/* Sweeping's side of the central lists: take an unswept span (held by the
- * caller afterwards), file a swept one, and flip every collectable class's
- * phase when marking ends (world stopped; returns how many spans became
- * unswept). */
-struct span *central_take_unswept(unsigned span_class) INTERNAL;
-void central_settle_swept(struct span *s) INTERNAL;
+/* Sweeping's side of the central lists: take up to max unswept spans of a
+ * class (held by the caller afterwards; returns how many), file swept ones
+ * of one class, and flip every collectable class's phase when marking ends
+ * (world stopped; returns how many spans became unswept). Spans go in
+ * batches, so that the background sweeper takes each lock once per batch
+ * rather than once per span, and contends less with allocating threads. */
+#define SWEEP_BATCH 16
+size_t central_take_unswept(unsigned span_class, struct span **spans, size_t max) INTERNAL;
+void central_settle_swept(struct span *const *spans, size_t n) INTERNAL;
 size_t central_flip_phase(void) INTERNAL;
 /* Allocate one object of span_class without a cache (uncollectable kinds). */
 void *central_alloc_object(unsigned span_class) INTERNAL;
@@ -686,7 +692,8 @@ void sweep_prepare(void) INTERNAL;
 void sweep_span(struct span *s) INTERNAL;
 /* Sweep everything not swept yet (the caller is busy). */
 void sweep_finish(void) INTERNAL;
-/* Sweep one unswept span of any class; false when none is left. */
+/* Sweep a batch of unswept spans of one class, or one large object; false
+ * when nothing is left. */
 bool sweep_one(void) INTERNAL;
 /* An unswept span was freed explicitly: one fewer left to sweep. */
 void sweep_forget_unswept(void) INTERNAL;

@@ -89,7 +89,8 @@ void sweep_prepare(void)
     __atomic_store_n(&unswept_remaining, spans, __ATOMIC_RELAXED);
 }
 
-/* Sweep one unswept span. The caller is busy. */
+/* Sweep a batch of unswept spans of one class, or one large object; false
+ * when nothing is left. The caller is busy. */
 static bool sweep_one_busy(void)
 {
     if (__atomic_load_n(&unswept_remaining, __ATOMIC_RELAXED) == 0)
@@ -97,11 +98,13 @@ static bool sweep_one_busy(void)
     unsigned start = __atomic_load_n(&sweep_cursor, __ATOMIC_RELAXED);
     for (unsigned i = 0; i < NUM_CACHED_CLASSES; i++) {
         unsigned span_class = (start + i) % NUM_CACHED_CLASSES;
-        struct span *s = central_take_unswept(span_class);
-        if (s) {
+        struct span *spans[SWEEP_BATCH];
+        size_t n = central_take_unswept(span_class, spans, SWEEP_BATCH);
+        if (n) {
             __atomic_store_n(&sweep_cursor, span_class, __ATOMIC_RELAXED);
-            sweep_span(s);
-            central_settle_swept(s);
+            for (size_t k = 0; k < n; k++)
+                sweep_span(spans[k]);
+            central_settle_swept(spans, n);
             return true;
         }
     }
@@ -135,7 +138,7 @@ size_t sweep_remaining(void)
 }
 
 /* The background sweeper: a registered thread (so that it is stopped for
- * marking), at the lowest priority, sweeping one span per busy stretch.
+ * marking), at the lowest priority, sweeping one batch per busy stretch.
  * Its stack and registers are not roots: it never holds a program's
  * object, only addresses of spans and slots it swept, and scanning those
  * would keep whatever objects happen to sit there alive, with everything
