@@ -167,15 +167,9 @@ void central_settle_swept(struct span *const *spans, size_t n)
     struct span *empty[SWEEP_BATCH];
     size_t nempty = 0;
     pthread_mutex_lock(&c->lock);
-    for (size_t i = 0; i < n; i++) {
-        if (settle_span(c, spans[i], NULL) != SETTLE_EMPTY)
-            continue;
-        if (nempty == SWEEP_BATCH) {
-            heap_free_spans(empty, nempty); /* only if a caller passed more than a batch */
-            nempty = 0;
-        }
-        empty[nempty++] = spans[i];
-    }
+    for (size_t i = 0; i < n; i++)
+        if (settle_span(c, spans[i], NULL) == SETTLE_EMPTY)
+            empty[nempty++] = spans[i];
     pthread_mutex_unlock(&c->lock);
     heap_free_spans(empty, nempty);
 }

@@ -799,13 +799,6 @@ static void release_free_pages_locked(size_t keep_bytes)
             release_run(s, keep_bytes);
 }
 
-void heap_release_free_pages(size_t keep_bytes)
-{
-    pthread_mutex_lock(&heap.lock);
-    release_free_pages_locked(keep_bytes);
-    pthread_mutex_unlock(&heap.lock);
-}
-
 void heap_read_counters(struct heap_counters *out)
 {
     pthread_mutex_lock(&heap.lock);

@@ -533,15 +533,6 @@ void mark_heap(const struct root_range *roots, size_t nroots, struct mark_result
     pthread_mutex_unlock(&pool.lock);
 }
 
-bool mark_is_marked(uintptr_t p)
-{
-    struct span *s = span_of(p);
-    if (!s)
-        return false;
-    size_t index = s->large ? 0 : span_object_index(s, p);
-    return load_mark(&s->mark_bytes[index]);
-}
-
 void mark_after_fork_child(void)
 {
     /* The helpers did not survive the fork. */

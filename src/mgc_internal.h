@@ -383,8 +383,6 @@ void heap_read_counters(struct heap_counters *out) INTERNAL;
 /* Lowest and highest address the heap ever reserved: a quick first test for
  * "could this word point into the heap". */
 void heap_bounds(uintptr_t *low, uintptr_t *high) INTERNAL;
-/* Give free pages back to the OS until at most keep_bytes of free pages stay. */
-void heap_release_free_pages(size_t keep_bytes) INTERNAL;
 /* The collector's goal plus a tenth, or the most pages the last cycle held
  * if that is more: free pages up to it are kept. */
 void heap_set_retain(uint64_t bytes) INTERNAL;
@@ -429,8 +427,8 @@ struct span *central_acquire(unsigned span_class, struct cache *cache) INTERNAL;
 /* The owner gives its span back. */
 void central_release(struct span *s) INTERNAL;
 /* Sweeping's side of the central lists: take up to max unswept spans of a
- * class (held by the caller afterwards; returns how many), file swept ones
- * of one class, and flip every collectable class's phase when marking ends
+ * class (held by the caller afterwards; returns how many), file at most
+ * SWEEP_BATCH swept ones of one class, and flip every collectable class's phase when marking ends
  * (world stopped; returns how many spans became unswept). Spans go in
  * batches, so that the background sweeper takes each lock once per batch
  * rather than once per span, and contends less with allocating threads. */
@@ -679,8 +677,6 @@ void mark_heap(const struct root_range *roots, size_t nroots, struct mark_result
 void mark_start_helpers(void) INTERNAL;
 /* How many threads mark (MGC_DEBUG=gcprocs, else one per core). */
 unsigned mark_workers_wanted(void) INTERNAL;
-/* For tests: is the object at p marked? */
-bool mark_is_marked(uintptr_t p) INTERNAL;
 void mark_after_fork_child(void) INTERNAL;
 
 /* ---- Sweeping (sweep.c) ---------------------------------------------------------------------- */
@@ -692,9 +688,6 @@ void sweep_prepare(void) INTERNAL;
 void sweep_span(struct span *s) INTERNAL;
 /* Sweep everything not swept yet (the caller is busy). */
 void sweep_finish(void) INTERNAL;
-/* Sweep a batch of unswept spans of one class, or one large object; false
- * when nothing is left. */
-bool sweep_one(void) INTERNAL;
 /* An unswept span was freed explicitly: one fewer left to sweep. */
 void sweep_forget_unswept(void) INTERNAL;
 /* Wake the background sweeper after a collection, starting it the first time. */

@@ -118,7 +118,9 @@ static bool sweep_one_busy(void)
     return false;
 }
 
-bool sweep_one(void)
+/* Sweep a batch, or one large object, in a busy stretch of its own; false
+ * when nothing is left. */
+static bool sweep_one(void)
 {
     busy_begin();
     bool swept = sweep_one_busy();
