@@ -177,7 +177,7 @@ void central_settle_swept(struct span *const *spans, size_t n)
 size_t central_take_unswept(unsigned span_class, struct span **spans, size_t max)
 {
     struct central *c = &centrals[span_class];
-    if (!c->collectable)
+    if (!c->collectable || !load_relaxed(&c->may_have_unswept))
         return 0;
     size_t n = 0;
     pthread_mutex_lock(&c->lock);
@@ -190,6 +190,8 @@ size_t central_take_unswept(unsigned span_class, struct span **spans, size_t max
         store_relaxed(&s->owner, SWEEPER_OWNER);
         spans[n++] = s;
     }
+    if (!c->partial[c->phase ^ 1].first && !c->full[c->phase ^ 1].first)
+        store_relaxed(&c->may_have_unswept, false);
     pthread_mutex_unlock(&c->lock);
     return n;
 }
@@ -202,7 +204,9 @@ size_t central_flip_phase(void)
         if (!c->collectable)
             continue;
         c->phase ^= 1;
-        unswept += c->partial[c->phase ^ 1].count + c->full[c->phase ^ 1].count;
+        size_t count = c->partial[c->phase ^ 1].count + c->full[c->phase ^ 1].count;
+        store_relaxed(&c->may_have_unswept, count != 0);
+        unswept += count;
     }
     return unswept;
 }

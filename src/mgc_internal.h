@@ -411,12 +411,19 @@ enum large_free heap_free_large(struct span *s, uintptr_t p, size_t *bytes) INTE
  * swept span becomes unswept at once, as Go's sweep generations do. (Sweeping
  * finishes before marking starts, so the unswept lists are empty then.)
  * Uncollectable classes never flip.
+ *
+ * may_have_unswept is read without the lock, so that a sweeper looking for
+ * work passes over the many classes with nothing to sweep without taking
+ * their locks. It is set when the phase flips and cleared, under the lock,
+ * once both unswept lists are found empty; nothing joins an unswept list
+ * between flips, so a cleared hint stays true to the lists.
  */
 struct central {
     pthread_mutex_t lock;
     struct span_list partial[2], full[2];
     uint8_t phase;
     bool collectable;
+    bool may_have_unswept;
 } __attribute__((aligned(CACHE_LINE)));
 
 extern struct central centrals[NUM_SPAN_CLASSES] INTERNAL;
