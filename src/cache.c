@@ -21,7 +21,8 @@
 
 /* Never written: the fast paths only write after finding room, and an empty
  * cache never has any. */
-struct cache empty_cache = {.tiny_offset = TINY_SIZE, .tiny_max = TINY_SIZE - 1};
+struct span no_span;
+struct cache empty_cache = {.tiny_offset = TINY_SIZE, .tiny_max = TINY_SIZE - 1, .free_hint = &no_span};
 
 /* Live caches and spare ones, under threads_lock (world.c). */
 static struct cache *live_caches, *spare_caches;
@@ -104,6 +105,7 @@ static void cache_reset(struct cache *c)
     memset(c, 0, sizeof *c);
     c->tiny_offset = TINY_SIZE;
     c->tiny_max = debug.tinyalloc ? TINY_SIZE - 1 : 0;
+    c->free_hint = &no_span;
     for (unsigned i = 0; i < NUM_CACHED_CLASSES; i++)
         c->slots[i].elem_size = i == SPAN_CLASS_TINY ? TINY_SIZE : class_to_size[i / 2];
 }

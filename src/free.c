@@ -196,7 +196,12 @@ void mgc_free(void *p)
     uintptr_t address = (uintptr_t)p;
     busy_begin();
     struct cache *c = mgc_tls.cache;
-    struct span *s = span_map_entry(address);
+    /* The span freed into last time, if this cache still owns it and it
+     * holds address: then its fields stay still under us, and it is the
+     * span the map would name. Tiny spans never become the hint. */
+    struct span *s = c->free_hint;
+    if (!(load_relaxed(&s->owner) == c && address - s->start < s->limit - s->start && !s->tiny))
+        s = span_map_entry(address);
     /* Spans with finalizers go to the slow path, which drops them. */
     if (likely(s != NULL && !load_relaxed(&s->specials))) {
         if (s->tiny) {
@@ -210,6 +215,7 @@ void mgc_free(void *p)
                 return;
             }
             if (likely(free_in_own_span(c, s, address, true))) {
+                c->free_hint = s;
                 busy_end();
                 return;
             }
