@@ -188,7 +188,9 @@ void mgc_remove_roots(void *start, size_t size);
  *
  * A collection starts when the heap has grown by percent % over the heap
  * found live by the last one (Go's GOGC rule: default 100, and never before
- * 4 MiB), or earlier when a memory limit requires it.
+ * 4 MiB), or earlier when a memory limit requires it. An allocation that
+ * would take the heap to that goal starts the collection before it is made,
+ * so a large object can reuse what the collection frees.
  */
 
 /* Optional: the first call into mgc initialises it. Reads the environment

@@ -12,6 +12,9 @@
  *
  * or earlier when a memory limit is set: the goal is then also at most the
  * limit minus the collector's own metadata and a sixteenth of headroom.
+ * The slow path asks before it allocates, counting the request: an object
+ * that would take heap_live to the goal starts the collection first, and
+ * can then take pages the collection freed instead of new ones.
  * Growing the heap past the limit is refused (heap.c); the allocation then
  * collects and, if it still cannot fit, fails with ENOMEM.
  *
@@ -157,7 +160,7 @@ static void trace(const struct cycle *cycle, uint64_t pause_ns, uint64_t end_ns)
                  (unsigned long long)freed, cycle->finalizers_queued);
 }
 
-void gc_collect(enum gc_reason reason)
+void gc_collect(enum gc_reason reason, size_t upcoming_bytes)
 {
     runtime_ensure_init();
     uint64_t seen = __atomic_load_n(&cycles_started, __ATOMIC_ACQUIRE);
@@ -169,7 +172,7 @@ void gc_collect(enum gc_reason reason)
     /* A cycle that started after we asked (and, since we hold the lock now,
      * has ended) did what we wanted. */
     bool done_already = __atomic_load_n(&cycles_started, __ATOMIC_ACQUIRE) != seen;
-    if (!done_already && reason == GC_AUTOMATIC && !gc_should_start())
+    if (!done_already && reason == GC_AUTOMATIC && !gc_should_start(upcoming_bytes))
         done_already = true;
     if (done_already) {
         pthread_mutex_unlock(&gc_lock);
@@ -231,7 +234,7 @@ void gc_sweep_done(void)
 
 void mgc_collect(void)
 {
-    gc_collect(GC_EXPLICIT);
+    gc_collect(GC_EXPLICIT, 0);
 }
 
 int mgc_set_gc_percent(int percent)

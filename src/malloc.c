@@ -143,14 +143,14 @@ static NOINLINE void *alloc_slow(size_t size, unsigned flags)
     if (size == 0)
         return zero_size_object;
     if (unlikely(debug.collectevery) && ++mgc_tls.slow_allocations % (unsigned)debug.collectevery == 0)
-        gc_collect(GC_FORCED);
-    else if (gc_should_start())
-        gc_collect(GC_AUTOMATIC);
+        gc_collect(GC_FORCED, 0);
+    else if (gc_should_start(size))
+        gc_collect(GC_AUTOMATIC, size);
     mgc_tls.memory_limit_hit = 0;
     busy_begin();
     void *p = busy_end_returning(allocate_busy(c, size, flags));
     if (unlikely(!p) && mgc_tls.memory_limit_hit) {
-        gc_collect(GC_MEMORY_LIMIT);
+        gc_collect(GC_MEMORY_LIMIT, 0);
         mgc_tls.memory_limit_hit = 0;
         busy_begin();
         p = busy_end_returning(allocate_busy(c, size, flags));

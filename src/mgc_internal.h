@@ -722,18 +722,22 @@ static inline void heap_live_add(int64_t bytes)
     __atomic_fetch_add(&heap_live, bytes, __ATOMIC_RELAXED);
 }
 
-/* Called outside busy stretches after the slow path handed out memory. */
-static inline bool gc_should_start(void)
+/* Called outside busy stretches, before the slow path hands out
+ * upcoming_bytes: an allocation that would take the heap to its goal starts
+ * the collection first, so that a large object can take the place of what
+ * the collection frees rather than go on top of it. */
+static inline bool gc_should_start(size_t upcoming_bytes)
 {
-    return (uint64_t)load_relaxed(&heap_live) >= load_relaxed(&gc_trigger);
+    return (uint64_t)load_relaxed(&heap_live) + upcoming_bytes >= load_relaxed(&gc_trigger);
 }
 
-/* GC_AUTOMATIC: the pacer asks; skipped when another thread is collecting
- * or the goal moved. GC_FORCED: MGC_DEBUG=collectevery; skipped only when
+/* GC_AUTOMATIC: the pacer asks, for an allocation of upcoming_bytes (0 for
+ * the other reasons); skipped when another thread is collecting or the goal
+ * moved. GC_FORCED: MGC_DEBUG=collectevery; skipped only when
  * another thread is collecting. GC_MEMORY_LIMIT and GC_EXPLICIT: wait for
  * the lock, and sweep everything before returning. */
 enum gc_reason { GC_AUTOMATIC, GC_FORCED, GC_MEMORY_LIMIT, GC_EXPLICIT };
-void gc_collect(enum gc_reason reason) INTERNAL;
+void gc_collect(enum gc_reason reason, size_t upcoming_bytes) INTERNAL;
 void gc_init(void) INTERNAL;
 /* Sweeping of a cycle has finished: give back pages beyond the goal. */
 void gc_sweep_done(void) INTERNAL;

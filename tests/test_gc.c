@@ -61,6 +61,46 @@ TEST(goal_is_live_heap_times_two)
     CHECK(s.heap_alloc >= marked);
 }
 
+TEST(large_allocation_that_would_pass_the_goal_collects_first)
+{
+    /* The heap is at its minimum goal (4 MiB) with almost nothing live. A
+     * 3 MiB object fits under the goal; a second one would pass it, so the
+     * collection runs before it is allocated, and the first object, still
+     * held, must survive it byte for byte. */
+    enum { SIZE = 3 << 20 };
+    mgc_collect();
+    struct mgc_stats before, between, after;
+    mgc_read_stats(&before);
+    CHECK_EQ(before.next_gc, 4 << 20);
+    live[0] = mgc_alloc_noscan(SIZE);
+    fill_pattern(live[0], SIZE, 7);
+    mgc_read_stats(&between);
+    CHECK_EQ(between.num_gc, before.num_gc);
+    live[1] = mgc_alloc_noscan(SIZE);
+    mgc_read_stats(&after);
+    CHECK_EQ(after.num_gc, before.num_gc + 1);
+    CHECK(check_pattern(live[0], SIZE, 7));
+    CHECK(all_zero(live[1], SIZE));
+}
+
+TEST(dropped_large_objects_make_room_for_the_next)
+{
+    /* Each 3 MiB object is dropped before the next is allocated: the
+     * collection that the next one starts frees the last, whose pages it
+     * then takes, so the heap never needs room for two of them. */
+    enum { SIZE = 3 << 20 };
+    mgc_collect();
+    for (int i = 0; i < 50; i++) {
+        live[0] = mgc_alloc_noscan(SIZE);
+        memset(live[0], i, SIZE);
+        live[0] = NULL;
+    }
+    struct mgc_stats s;
+    mgc_read_stats(&s);
+    CHECK(s.num_gc >= 49);
+    CHECK(s.heap_sys < 2 * (uint64_t)SIZE);
+}
+
 TEST(automatic_collections_keep_the_heap_bounded)
 {
     struct mgc_stats s;
@@ -251,7 +291,7 @@ TEST(gctrace_prints_one_line_per_collection)
 static void *collect_once(void *barrier)
 {
     pthread_barrier_wait(barrier);
-    gc_collect(GC_AUTOMATIC);
+    gc_collect(GC_AUTOMATIC, 0);
     return NULL;
 }
 
