@@ -83,22 +83,25 @@ TEST(large_allocation_that_would_pass_the_goal_collects_first)
     CHECK(all_zero(live[1], SIZE));
 }
 
-TEST(dropped_large_objects_make_room_for_the_next)
+TEST(dropped_large_objects_are_collected_before_the_next)
 {
-    /* Each 3 MiB object is dropped before the next is allocated: the
-     * collection that the next one starts frees the last, whose pages it
-     * then takes, so the heap never needs room for two of them. */
+    /* Each 3 MiB object is dropped before the next is allocated, and each
+     * next one would take the heap past the goal: every one of them
+     * collects first (the old rule collected at every second), and the heap
+     * stays small. A conservative scan may keep the last object alive
+     * through a stale stack slot, so the bound allows for one too many. */
     enum { SIZE = 3 << 20 };
     mgc_collect();
+    struct mgc_stats before, after;
+    mgc_read_stats(&before);
     for (int i = 0; i < 50; i++) {
         live[0] = mgc_alloc_noscan(SIZE);
         memset(live[0], i, SIZE);
         live[0] = NULL;
     }
-    struct mgc_stats s;
-    mgc_read_stats(&s);
-    CHECK(s.num_gc >= 49);
-    CHECK(s.heap_sys < 2 * (uint64_t)SIZE);
+    mgc_read_stats(&after);
+    CHECK(after.num_gc - before.num_gc >= 49);
+    CHECK(after.heap_sys < 4 * (uint64_t)SIZE);
 }
 
 TEST(automatic_collections_keep_the_heap_bounded)
