@@ -5,10 +5,11 @@
  * by offset, highest first: programs mostly set finalizers on objects in
  * the order they allocated them, which is address order within a span, so
  * the new record usually goes at the head. Spans that have any records are
- * linked together, so the collector visits only them. A record for an object packed in a tiny block keeps the
- * object's own offset, while marking and sweeping see the enclosing 16-byte
- * block: the finalizer receives the pointer it was set on, and runs only
- * when nothing points into any byte of the block.
+ * linked together, so the collector visits only them. A record for an
+ * object packed in a tiny block keeps the object's own offset, while
+ * marking and sweeping see the enclosing 16-byte block: the finalizer
+ * receives the pointer it was set on, and runs only when nothing points
+ * into any byte of the block.
  *
  * In each collection (mark.c, then finalizers_queue_unreachable):
  *   1. every finalizable object's contents are scanned as a root, without

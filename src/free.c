@@ -198,10 +198,13 @@ void mgc_free(void *p)
     struct cache *c = mgc_tls.cache;
     /* The span freed into last time, if this cache still owns it and it
      * holds address: then its fields stay still under us, and it is the
-     * span the map would name. Tiny spans never become the hint. */
+     * span the map would name. */
     struct span *s = c->free_hint;
-    if (!(load_relaxed(&s->owner) == c && address - s->start < s->limit - s->start && !s->tiny))
+    bool own = load_relaxed(&s->owner) == c && address - s->start < s->limit - s->start;
+    if (!own) {
         s = span_map_entry(address);
+        own = s != NULL && load_relaxed(&s->owner) == c;
+    }
     /* Spans with finalizers go to the slow path, which drops them. */
     if (likely(s != NULL && !load_relaxed(&s->specials))) {
         if (s->tiny) {
@@ -209,7 +212,7 @@ void mgc_free(void *p)
                 busy_end();
                 return;
             }
-        } else if (load_relaxed(&s->owner) == c) {
+        } else if (own) {
             if (s->elem_size > ZERO_INLINE_MAX) {
                 free_big_slot_in_own_span(c, s, p);
                 return;

@@ -157,6 +157,12 @@ struct tally {
     uint64_t bytes, objects;
 };
 
+static void add_tally(struct marker *m, const struct tally *tally)
+{
+    m->marked_bytes += tally->bytes;
+    m->marked_objects += tally->objects;
+}
+
 static ALWAYS_INLINE void scan_range(struct marker *m, struct tally *tally, uintptr_t start, uintptr_t end);
 
 READS_FOREIGN_MEMORY static NOINLINE void push_work_slow(struct marker *m, uintptr_t start, uintptr_t end)
@@ -169,8 +175,7 @@ READS_FOREIGN_MEMORY static NOINLINE void push_work_slow(struct marker *m, uintp
                 /* No memory for more blocks: scan in place. */
                 struct tally tally = {0};
                 scan_range(m, &tally, start, end);
-                m->marked_bytes += tally.bytes;
-                m->marked_objects += tally.objects;
+                add_tally(m, &tally);
                 return;
             }
             b = m->block;
@@ -310,8 +315,7 @@ READS_FOREIGN_MEMORY static void drain(struct marker *m)
                 share_half(m);
         }
     }
-    m->marked_bytes += tally.bytes;
-    m->marked_objects += tally.objects;
+    add_tally(m, &tally);
 }
 
 /* A worker that has no block at all (out of memory) leaves the phase as if
@@ -438,8 +442,7 @@ static void mark_value(struct marker *m, uintptr_t value)
     if (value - pool.heap_low < pool.heap_high - pool.heap_low) {
         struct tally tally = {0};
         mark_word(m, &tally, value);
-        m->marked_bytes += tally.bytes;
-        m->marked_objects += tally.objects;
+        add_tally(m, &tally);
     }
 }
 

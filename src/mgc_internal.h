@@ -383,8 +383,9 @@ void heap_read_counters(struct heap_counters *out) INTERNAL;
 /* Lowest and highest address the heap ever reserved: a quick first test for
  * "could this word point into the heap". */
 void heap_bounds(uintptr_t *low, uintptr_t *high) INTERNAL;
-/* The collector's goal plus a tenth, or the most pages the last cycle held
- * if that is more: free pages up to it are kept. */
+/* The collector's goal plus a tenth, or the most pages any of the last
+ * RETAIN_CYCLES (heap.c) cycles needed held if that is more: free pages up
+ * to it are kept. */
 void heap_set_retain(uint64_t bytes) INTERNAL;
 /* Give back the free pages beyond what is worth keeping (after sweeping). */
 void heap_release_excess(void) INTERNAL;
@@ -435,10 +436,11 @@ struct span *central_acquire(unsigned span_class, struct cache *cache) INTERNAL;
 void central_release(struct span *s) INTERNAL;
 /* Sweeping's side of the central lists: take up to max unswept spans of a
  * class (held by the caller afterwards; returns how many), file at most
- * SWEEP_BATCH swept ones of one class, and flip every collectable class's phase when marking ends
- * (world stopped; returns how many spans became unswept). Spans go in
- * batches, so that the background sweeper takes each lock once per batch
- * rather than once per span, and contends less with allocating threads. */
+ * SWEEP_BATCH swept ones of one class, and flip every collectable class's
+ * phase when marking ends (world stopped; returns how many spans became
+ * unswept). Spans go in batches, so that the background sweeper takes each
+ * lock once per batch rather than once per span, and contends less with
+ * allocating threads. */
 #define SWEEP_BATCH 16
 size_t central_take_unswept(unsigned span_class, struct span **spans, size_t max) INTERNAL;
 void central_settle_swept(struct span *const *spans, size_t n) INTERNAL;

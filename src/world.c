@@ -215,19 +215,25 @@ bool start_detached_thread(void *(*fn)(void *), const void *argument, size_t siz
     return started;
 }
 
+/* t->lock held. */
+static void start_if_stopped_locked(struct service_thread *t)
+{
+    if (!t->started)
+        t->started = start_detached_thread(t->main, NULL, 0);
+}
+
 void service_start(struct service_thread *t)
 {
     pthread_mutex_lock(&t->lock);
-    if (!t->started)
-        t->started = start_detached_thread(t->main, NULL, 0);
+    start_if_stopped_locked(t);
     pthread_mutex_unlock(&t->lock);
 }
 
 void service_wake(struct service_thread *t, bool start)
 {
     pthread_mutex_lock(&t->lock);
-    if (start && !t->started)
-        t->started = start_detached_thread(t->main, NULL, 0);
+    if (start)
+        start_if_stopped_locked(t);
     t->generation++;
     pthread_cond_broadcast(&t->wake);
     pthread_mutex_unlock(&t->lock);

@@ -65,6 +65,14 @@ int run_in_child(void (*fn)(void *), void *arg, char *stderr_text, size_t size);
  * conservative collector. */
 void scrub_stack(void);
 
+/* A 64-bit linear congruential generator: the same sequence on every run.
+ * Returns the new state; its high bits are the random ones. */
+static inline uint64_t random_next(uint64_t *state)
+{
+    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+    return *state;
+}
+
 /* A pattern byte for address a under seed: what a live object holds. */
 static inline unsigned char pattern_byte(uintptr_t a, unsigned seed)
 {

@@ -54,8 +54,7 @@ TEST(no_two_live_objects_overlap)
     static size_t sizes[N];
     uint64_t rng = 12345;
     for (int i = 0; i < N; i++) {
-        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-        size_t size = (rng >> 33) % (i % 100 == 0 ? 70000 : 600) + 1;
+        size_t size = (random_next(&rng) >> 33) % (i % 100 == 0 ? 70000 : 600) + 1;
         sizes[i] = size;
         objects[i] = (i & 1) ? mgc_alloc(size) : mgc_alloc_noscan(size);
         CHECK(objects[i] != NULL);

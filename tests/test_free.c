@@ -234,16 +234,6 @@ DEATH_TEST(free_of_never_allocated_slot_in_the_hinted_span_aborts, "not allocate
     mgc_free(p + 48 * 7);
 }
 
-/* A small xorshift generator: the same sequence on every run. */
-static uint64_t next_random(uint64_t *state)
-{
-    uint64_t x = *state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *state = x;
-}
-
 TEST(frees_stay_exact_while_spans_change_hands)
 {
     /* Objects of many classes, tiny ones among them, freed in a random
@@ -265,7 +255,7 @@ TEST(frees_stay_exact_while_spans_change_hands)
         for (int i = 0; i < N; i++) {
             if (objects[i])
                 continue;
-            uint64_t r = next_random(&state);
+            uint64_t r = random_next(&state) >> 20;
             tiny[i] = r % 4 == 0;
             sizes[i] = tiny[i] ? 1 + (r >> 8) % 15 : 16 + (r >> 8) % 3000;
             objects[i] = tiny[i] ? mgc_alloc_noscan(sizes[i]) : mgc_alloc(sizes[i]);
@@ -273,7 +263,7 @@ TEST(frees_stay_exact_while_spans_change_hands)
             fill_pattern(objects[i], sizes[i], (unsigned)i);
         }
         for (int k = 0; k < N / 2; k++) {
-            int i = (int)(next_random(&state) % N);
+            int i = (int)((random_next(&state) >> 33) % N);
             if (!objects[i])
                 continue;
             CHECK(check_pattern(objects[i], sizes[i], (unsigned)i));

@@ -144,8 +144,6 @@ ENV_TEST(gc_percent_number_from_environment, "MGC_GCPERCENT=250")
     CHECK_EQ(mgc_set_gc_percent(100), 250);
 }
 
-/* 10 GiB allocated in all, 10 MiB live at any time: the process must stay
- * small. Live data: a ring of 10,240 1 KiB buffers plus small nodes. */
 /* Pages kept for reuse are kept only while recent cycles needed them: once
  * a program drops most of its data, the memory goes back to the OS within
  * a few collections. */
@@ -175,6 +173,8 @@ TEST(memory_of_dropped_data_goes_back_to_the_os)
     CHECK(memory_held(&after) < (32u << 20));
 }
 
+/* 10 GiB allocated in all, 10 MiB live at any time: the process must stay
+ * small. Live data: a ring of 10,240 1 KiB buffers plus small nodes. */
 TEST(ten_gib_through_ten_mib_live_stays_under_64_mib_rss)
 {
     enum { RING = 10240 };

@@ -55,8 +55,6 @@ static NOINLINE void collect_under_pressure(int rounds)
     }
 }
 
-/* Overwrite dead stack below the caller, where stale copies of addresses
- * may linger. */
 /* How many of n objects, known only by their hidden addresses, are gone. */
 static int count_freed(const uintptr_t *hidden, int n)
 {
@@ -452,7 +450,7 @@ static NOINLINE void scatter_objects(void)
         size_t size = class_to_size[c];
         int n = scatter_count(c), kept = 0, dropped = 0;
         for (int i = 0; i < n; i++) {
-            random = random * 6364136223846793005ull + 1442695040888963407ull;
+            random_next(&random);
             void *p = make_patterned(size, (unsigned)(c * 7919 + i), false);
             if (random >> 63)
                 scattered_kept[c][kept++] = p;

@@ -39,8 +39,7 @@ struct rng {
 
 static uint64_t next_random(struct rng *r)
 {
-    r->state = r->state * 6364136223846793005ull + 1442695040888963407ull;
-    return r->state >> 17;
+    return random_next(&r->state) >> 17;
 }
 
 static struct node *build(struct rng *r, int depth)
