@@ -29,6 +29,10 @@
 #define FREE_LIST_PAGES 128 /* runs shorter than this have a list per length */
 #define ARENA_HINT_START ((uintptr_t)0x2000 << 32)
 #define HEAP_RETAIN_MIN ((size_t)8 << 20) /* free pages kept without releasing */
+/* The largest dead object the background sweeper zeroes before freeing it
+ * (1 MiB): the zeroing is a busy stretch, which a stop of the world waits
+ * for. */
+#define ZERO_DEAD_MAX_PAGES 128
 #define RETAIN_CYCLES 8                    /* cycles whose needs keep pages held */
 
 uint16_t *arena_table;
@@ -634,8 +638,10 @@ struct pending_unmap {
 };
 
 /* Heap lock held: give s's pages back to the free runs (or, for a huge
- * object, its whole reservation, unmapped by the caller after unlocking). */
-static void free_span_locked(struct span *s, struct pending_unmap *unmap)
+ * object, its whole reservation, unmapped by the caller after unlocking).
+ * zeroed: the caller cleared every byte, so the pages need no zeroing when
+ * they are next handed out. */
+static void free_span_locked(struct span *s, struct pending_unmap *unmap, bool zeroed)
 {
     large_list_remove(s);
     span_release_bitmaps(s);
@@ -653,7 +659,7 @@ static void free_span_locked(struct span *s, struct pending_unmap *unmap)
     }
     heap.counters.heap_inuse -= span_bytes(s);
     heap.counters.heap_free += span_bytes(s);
-    page_bits_assign(s->start, s->npages, PAGE_DIRTY, true);
+    page_bits_assign(s->start, s->npages, PAGE_DIRTY, !zeroed);
     store_relaxed(&s->state, SPAN_FREE);
     free_runs_insert(s);
     /* Keep free pages for reuse; give back a large excess at once (a big
@@ -694,7 +700,7 @@ void heap_free_spans(struct span *const *spans, size_t n)
     struct pending_unmap unmap = {0};
     pthread_mutex_lock(&heap.lock);
     for (size_t i = 0; i < n; i++)
-        free_span_locked(spans[i], &unmap);
+        free_span_locked(spans[i], &unmap, false);
     pthread_mutex_unlock(&heap.lock);
     finish_unmap(&unmap);
 }
@@ -709,7 +715,7 @@ static bool end_large_locked(struct span *s, struct pending_unmap *unmap)
     if (debug.efence)
         retire_span_locked(s);
     else
-        free_span_locked(s, unmap);
+        free_span_locked(s, unmap, false);
     return unswept;
 }
 
@@ -731,7 +737,7 @@ enum large_free heap_free_large(struct span *s, uintptr_t p, size_t *bytes)
     return unswept ? LARGE_FREED_UNSWEPT : LARGE_FREED;
 }
 
-bool heap_sweep_one_large(uint64_t *freed_bytes)
+bool heap_sweep_one_large(uint64_t *freed_bytes, bool zero_dead)
 {
     struct pending_unmap unmap = {0};
     pthread_mutex_lock(&heap.lock);
@@ -745,6 +751,18 @@ bool heap_sweep_one_large(uint64_t *freed_bytes)
         store_mark(&s->mark_bytes[0], false);
         large_list_remove(s);
         large_list_push(s);
+    } else if (zero_dead && !debug.efence && s->npages <= ZERO_DEAD_MAX_PAGES) {
+        /* End the object first, so that a racing mgc_free or mgc_base finds
+         * nothing allocated here, and take it off the list, so that no other
+         * sweeper takes it; then zero it without the lock. Nothing can reach
+         * a dead object, and no marking runs while the caller is busy. */
+        *freed_bytes = span_bytes(s);
+        store_relaxed64(&s->alloc_bits[0], 0);
+        large_list_remove(s);
+        pthread_mutex_unlock(&heap.lock);
+        memset((void *)s->start, 0, span_bytes(s));
+        pthread_mutex_lock(&heap.lock);
+        free_span_locked(s, &unmap, true);
     } else {
         *freed_bytes = span_bytes(s);
         end_large_locked(s, &unmap);

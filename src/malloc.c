@@ -78,8 +78,16 @@ static void *large_alloc(struct cache *c, size_t size, unsigned flags)
     size_t npages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
     unsigned span_class = make_span_class(0, flags & MGC_NOSCAN, flags & MGC_UNCOLLECTABLE);
     struct span *s = heap_alloc_span(npages, span_class, flags & MGC_NOZERO, false);
+    /* Before the heap grows, reclaim what sweeping can: dead large objects
+     * one at a time, trying again after each that gave pages back, so that
+     * the rest are left to the background sweeper, which zeroes what it
+     * frees (this thread then need not); then everything. */
+    uint64_t freed_bytes;
+    while (!s && sweep_one_large(&freed_bytes))
+        if (freed_bytes)
+            s = heap_alloc_span(npages, span_class, flags & MGC_NOZERO, false);
     if (!s && !mgc_tls.memory_limit_hit) {
-        sweep_finish(); /* reclaim what sweeping can before the heap grows */
+        sweep_finish();
         s = heap_alloc_span(npages, span_class, flags & MGC_NOZERO, true);
     }
     if (!s)

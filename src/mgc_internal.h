@@ -396,8 +396,10 @@ struct span *heap_first_uncollectable_large(void) INTERNAL;
 /* World stopped: swept large spans become unswept; returns how many. */
 size_t heap_flip_large_phase(void) INTERNAL;
 /* Sweep one unswept large span: a marked one is kept, any other freed
- * (*freed_bytes says how much). False when none is left. */
-bool heap_sweep_one_large(uint64_t *freed_bytes) INTERNAL;
+ * (*freed_bytes says how much). zero_dead: clear a freed object's pages now
+ * (the background sweeper does, so that the thread that reuses them need
+ * not). False when none is left. */
+bool heap_sweep_one_large(uint64_t *freed_bytes, bool zero_dead) INTERNAL;
 /* Free large object p of span s, found without the lock; the check that it
  * is still allocated is made under the heap lock, so that a racing free or
  * sweep cannot free its pages twice. */
@@ -705,6 +707,9 @@ void sweep_prepare(void) INTERNAL;
 void sweep_span(struct span *s) INTERNAL;
 /* Sweep everything not swept yet (the caller is busy). */
 void sweep_finish(void) INTERNAL;
+/* Sweep one unswept large object (the caller is busy); false when none is
+ * left. *freed_bytes: what its death gave back to the page heap. */
+bool sweep_one_large(uint64_t *freed_bytes) INTERNAL;
 /* An unswept span was freed explicitly: one fewer left to sweep. */
 void sweep_forget_unswept(void) INTERNAL;
 /* Wake the background sweeper after a collection, starting it the first time. */

@@ -13,6 +13,8 @@
  * is flagged needs_zero and zeroed before a cache allocates from it. A tiny
  * block is one slot: it is freed only when nothing pointed into any of its
  * bytes. A large span is kept if marked and given back to the page heap if
+ * not; the background sweeper zeroes a dead one (up to 1 MiB) first, on
+ * its otherwise idle core, so that the thread that reuses its pages need
  * not. Uncollectable spans are never swept.
  */
 #include <sys/resource.h>
@@ -89,9 +91,25 @@ void sweep_prepare(void)
     __atomic_store_n(&unswept_remaining, spans, __ATOMIC_RELAXED);
 }
 
+static bool sweep_large(uint64_t *freed_bytes, bool zero_dead)
+{
+    if (!heap_sweep_one_large(freed_bytes, zero_dead))
+        return false;
+    __atomic_fetch_sub(&unswept_remaining, 1, __ATOMIC_RELAXED);
+    if (*freed_bytes)
+        count_swept(1, *freed_bytes);
+    return true;
+}
+
+bool sweep_one_large(uint64_t *freed_bytes)
+{
+    return sweep_large(freed_bytes, false);
+}
+
 /* Sweep a batch of unswept spans of one class, or one large object; false
- * when nothing is left. The caller is busy. */
-static bool sweep_one_busy(void)
+ * when nothing is left. The caller is busy. zero_dead: see
+ * heap_sweep_one_large. */
+static bool sweep_one_busy(bool zero_dead)
 {
     if (__atomic_load_n(&unswept_remaining, __ATOMIC_RELAXED) == 0)
         return false;
@@ -109,28 +127,22 @@ static bool sweep_one_busy(void)
         }
     }
     uint64_t freed_bytes;
-    if (heap_sweep_one_large(&freed_bytes)) {
-        __atomic_fetch_sub(&unswept_remaining, 1, __ATOMIC_RELAXED);
-        if (freed_bytes)
-            count_swept(1, freed_bytes);
-        return true;
-    }
-    return false;
+    return sweep_large(&freed_bytes, zero_dead);
 }
 
 /* Sweep a batch, or one large object, in a busy stretch of its own; false
  * when nothing is left. */
-static bool sweep_one(void)
+static bool sweep_one(bool zero_dead)
 {
     busy_begin();
-    bool swept = sweep_one_busy();
+    bool swept = sweep_one_busy(zero_dead);
     busy_end();
     return swept;
 }
 
 void sweep_finish(void)
 {
-    while (sweep_one_busy()) {
+    while (sweep_one_busy(false)) {
     }
 }
 
@@ -154,7 +166,7 @@ static void *background_sweeper(void *unused)
     mgc_tls.record->holds_no_roots = true;
     uint64_t seen = 0;
     for (;;) {
-        while (sweep_one()) {
+        while (sweep_one(true)) {
         }
         gc_sweep_done();
         service_wait(&sweeper, &seen);

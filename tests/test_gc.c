@@ -560,3 +560,73 @@ TEST(background_sweeper_keeps_nothing_alive)
         CHECK(after.heap_alloc < (1u << 20));
     }
 }
+
+/* The background sweeper zeroes the dead large objects it frees (up to
+ * 1 MiB), outside the heap lock, and files their pages as clean, so that
+ * reusing them skips zeroing. It must zero exactly the dead: the survivors,
+ * interleaved with the dead, keep every byte, and a dead object's pages,
+ * handed out again even with MGC_NOZERO, read as zero. Addresses of the
+ * dead are kept scrambled, so that the list does not keep them alive. */
+#define DEAD_LARGE 64
+#define ADDRESS_SCRAMBLE ((uintptr_t)0x5a5a5a5a5a5a5a5aULL)
+static uintptr_t dead_large_scrambled[DEAD_LARGE];
+static size_t dead_large_size[DEAD_LARGE];
+
+static size_t large_test_size(int i)
+{
+    return (size_t)(40 + 60 * (i % 16)) << 10; /* 40 KiB .. 940 KiB */
+}
+
+static NOINLINE void make_large_survivors_and_dead(void)
+{
+    for (int i = 0; i < 2 * DEAD_LARGE; i++) {
+        size_t size = large_test_size(i / 2);
+        unsigned char *p = mgc_alloc(size);
+        CHECK(p != NULL);
+        fill_pattern(p, size, (unsigned)i);
+        if (i % 2 == 0) {
+            live[i / 2] = p;
+        } else {
+            dead_large_scrambled[i / 2] = (uintptr_t)p ^ ADDRESS_SCRAMBLE;
+            dead_large_size[i / 2] = size;
+        }
+    }
+}
+
+TEST(background_sweeper_zeroes_only_dead_large_objects)
+{
+    /* No collection while they are made, so that no dead one is freed
+     * (by this thread, unzeroed) before the one that matters. */
+    mgc_collect();
+    mgc_set_gc_percent(-1);
+    make_large_survivors_and_dead();
+    scrub_stack();
+    mgc_set_gc_percent(100);
+    /* An automatic collection leaves the dead to the background sweeper;
+     * this thread then allocates nothing large until it is done. */
+    struct mgc_stats before, after;
+    mgc_read_stats(&before);
+    do {
+        make_garbage(64 << 10);
+        mgc_read_stats(&after);
+    } while (after.num_gc == before.num_gc);
+    for (int waited = 0; sweep_remaining() != 0; waited++) {
+        CHECK(waited < 10000); /* ten seconds */
+        usleep(1000);
+    }
+    for (int i = 0; i < DEAD_LARGE; i++)
+        CHECK(check_pattern(live[i], large_test_size(i), (unsigned)(2 * i)));
+    int reused = 0;
+    for (int i = 0; i < DEAD_LARGE; i++) {
+        unsigned char *p = mgc_alloc_flags(dead_large_size[i], MGC_NOSCAN | MGC_NOZERO);
+        CHECK(p != NULL);
+        for (int k = 0; k < DEAD_LARGE; k++)
+            if ((uintptr_t)p == (dead_large_scrambled[k] ^ ADDRESS_SCRAMBLE)) {
+                reused++;
+                CHECK(all_zero(p, dead_large_size[k]));
+            }
+    }
+    CHECK(reused > DEAD_LARGE / 2);
+    for (int i = 0; i < DEAD_LARGE; i++)
+        CHECK(check_pattern(live[i], large_test_size(i), (unsigned)(2 * i)));
+}
