@@ -26,10 +26,18 @@ struct central centrals[NUM_SPAN_CLASSES];
 
 void central_init(void)
 {
+    /* Adaptive: a lock is held for a few hundred nanoseconds at most, and
+     * a thread that found it taken (most often a cache refilling while the
+     * background sweeper files spans of the same class) does better to spin
+     * that long than to sleep in the kernel and be woken. */
+    pthread_mutexattr_t adaptive;
+    pthread_mutexattr_init(&adaptive);
+    pthread_mutexattr_settype(&adaptive, PTHREAD_MUTEX_ADAPTIVE_NP);
     for (size_t i = 0; i < NUM_SPAN_CLASSES; i++) {
-        pthread_mutex_init(&centrals[i].lock, NULL);
+        pthread_mutex_init(&centrals[i].lock, &adaptive);
         centrals[i].collectable = i < SPAN_CLASS_UNCOLLECTABLE_BASE;
     }
+    pthread_mutexattr_destroy(&adaptive);
 }
 
 static size_t class_pages_of(unsigned span_class)

@@ -60,7 +60,8 @@ static struct {
      * 1 << bucket words each, then 64 << bucket mark bytes. */
     struct fixed_alloc bitmap_blocks[6];
 } heap = {
-    .lock = PTHREAD_MUTEX_INITIALIZER,
+    /* Adaptive, as the central locks (central.c): mostly held briefly. */
+    .lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP,
     .next_hint = ARENA_HINT_START,
     .span_records = {.size = sizeof(struct span), .kind = SYS_OTHER},
     .bitmap_blocks = {{.size = 1 * 80, .kind = SYS_GC},
