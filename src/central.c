@@ -79,20 +79,23 @@ enum settle { SETTLE_FILED, SETTLE_TAKEN, SETTLE_EMPTY };
 /* A span whose holder (a cache or a sweeper) lets go of it, central lock
  * held: fold the frees others recorded, recount, and hand it to taker if it
  * has a free slot and taker is not NULL; otherwise file it as swept. On
- * SETTLE_EMPTY the caller gives it to the page heap after unlocking. */
+ * SETTLE_EMPTY the caller gives it to the page heap after unlocking. An
+ * empty span goes to a taker too: giving it to the page heap only for the
+ * taker to ask the heap for another would cost a round trip through the
+ * heap lock, the span map and the span's bitmaps. */
 static enum settle settle_span(struct central *c, struct span *s, struct cache *taker)
 {
     size_t nwords = bitmap_words(s->nelems);
     for (size_t w = 0; w < nwords; w++)
         span_fold_freed_word(s, w);
     s->allocated_count = (uint32_t)span_count_allocated(s);
-    if (s->allocated_count == 0) {
-        store_relaxed(&s->owner, (struct cache *)NULL);
-        return SETTLE_EMPTY;
-    }
     if (taker && s->allocated_count < s->nelems) {
         store_relaxed(&s->owner, taker);
         return SETTLE_TAKEN;
+    }
+    if (s->allocated_count == 0) {
+        store_relaxed(&s->owner, (struct cache *)NULL);
+        return SETTLE_EMPTY;
     }
     store_relaxed(&s->owner, (struct cache *)NULL);
     push_swept(c, s, s->allocated_count == s->nelems ? LIST_FULL : LIST_PARTIAL);
