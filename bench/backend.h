@@ -27,6 +27,7 @@ static inline void backend_init(void) { mgc_init(); }
 static inline void *backend_alloc(size_t n) { return mgc_alloc(n); }
 static inline void *backend_alloc_noscan(size_t n) { return mgc_alloc_noscan(n); }
 static inline void backend_free(void *p) { mgc_free(p); }
+static inline void backend_collect(void) { mgc_collect(); }
 static inline void backend_thread_begin(void) {}
 static inline void backend_thread_end(void) {}
 
@@ -56,6 +57,7 @@ static inline void backend_init(void)
 static inline void *backend_alloc(size_t n) { return GC_MALLOC(n); }
 static inline void *backend_alloc_noscan(size_t n) { return GC_MALLOC_ATOMIC(n); }
 static inline void backend_free(void *p) { GC_FREE(p); }
+static inline void backend_collect(void) { GC_gcollect(); }
 /* Allowed by GC_allow_register_threads in backend_init. */
 static inline void backend_thread_begin(void)
 {
@@ -76,6 +78,7 @@ static inline void backend_init(void) {}
 static inline void *backend_alloc(size_t n) { return mi_malloc(n); }
 static inline void *backend_alloc_noscan(size_t n) { return mi_malloc(n); }
 static inline void backend_free(void *p) { mi_free(p); }
+static inline void backend_collect(void) {}
 static inline void backend_thread_begin(void) {}
 static inline void backend_thread_end(void) {}
 
@@ -87,6 +90,7 @@ static inline void backend_init(void) {}
 static inline void *backend_alloc(size_t n) { return malloc(n); }
 static inline void *backend_alloc_noscan(size_t n) { return malloc(n); }
 static inline void backend_free(void *p) { free(p); }
+static inline void backend_collect(void) {}
 static inline void backend_thread_begin(void) {}
 static inline void backend_thread_end(void) {}
 

@@ -48,8 +48,6 @@ static inline double collector_now_seconds(void)
 
 static inline void collector_setup(void) {}
 
-static inline void collector_collect(void) { mgc_collect(); }
-
 static inline void collector_read(struct collector_snapshot *out)
 {
     struct mgc_stats stats;
@@ -87,8 +85,6 @@ static void GC_CALLBACK collector_on_event(GC_EventType event)
 }
 
 static inline void collector_setup(void) { GC_set_on_collection_event(collector_on_event); }
-
-static inline void collector_collect(void) { GC_gcollect(); }
 
 static inline void collector_read(struct collector_snapshot *out)
 {

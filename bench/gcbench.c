@@ -51,7 +51,7 @@ static void *allocate_noscan(size_t size) { return check_allocation(backend_allo
 
 static double now_seconds(void) { return collector_now_seconds(); }
 
-static void collect_now(void) { collector_collect(); }
+static void collect_now(void) { backend_collect(); }
 
 static uint64_t collection_count(void)
 {
