@@ -12,41 +12,37 @@
 # plumbing in a few seconds; its numbers are not for comparison.
 #
 # Binary trees run at depth 21, as the Benchmarks Game does; a run takes
-# 9 to 15 seconds here, so each runs once, and they make up most of the
-# time of a full `make bench` (about 4 minutes on a 2-core machine). The
-# 1 GiB heap takes about 5 seconds to build, so each pause case runs once;
-# GCBench is short enough for a median of 3.
+# 9 to 20 seconds here, and they make up most of the time of a full `make
+# bench` (about 9 minutes on a 2-core machine). Every case reports the
+# median of 3 runs: on this machine one run of trees can come out 20 %
+# slower or faster than the next, for any backend.
 out=$1
 quick=$2
 backends="mgc boehm boehm_nointerior"
 
 if [ "$quick" = 1 ]; then
-    trees_depth=16 gcbench_depth=14 pause_mib=256 trees_runs=1 gcbench_runs=1
+    trees_depth=16 gcbench_depth=14 pause_mib=256 trees_runs=1 gcbench_runs=1 pause_runs=1
     mode="QUICK mode: reduced sizes, 1 run each; not for comparison"
 else
-    trees_depth=21 gcbench_depth=16 pause_mib=1024 trees_runs=1 gcbench_runs=3
-    mode="trees, trees2, pause: 1 run each; gcbench: median of $gcbench_runs runs per column"
+    trees_depth=21 gcbench_depth=16 pause_mib=1024 trees_runs=3 gcbench_runs=3 pause_runs=3
+    mode="median of 3 runs per column, the backends taking turns"
 fi
 # The marking threads for the 2-thread pause runs (one per core here) and
 # the main table's pause row; the pause table adds 1-thread runs.
 markers=2
 start=$(date +%s)
 
-# run_case LABEL RUNS BACKEND ENVIRONMENT ARGS...: runs gcbench_BACKEND ARGS
-# RUNS times with ENVIRONMENT (NAME=value words, or ""), each output kept in
-# OUT/gc_LABEL.BACKEND.N.txt.
+# run_case LABEL RUN BACKEND ENVIRONMENT ARGS...: runs gcbench_BACKEND ARGS
+# once with ENVIRONMENT (NAME=value words, or ""), its output kept in
+# OUT/gc_LABEL.BACKEND.RUN.txt.
 run_case() {
-    label=$1 count=$2 backend=$3 environment=$4
+    label=$1 run=$2 backend=$3 environment=$4
     shift 4
-    i=1
-    while [ "$i" -le "$count" ]; do
-        # shellcheck disable=SC2086 # ENVIRONMENT is split into words on purpose
-        if ! env $environment "$out/gcbench_$backend" "$@" > "$out/gc_${label}.${backend}.$i.txt"; then
-            echo "gc.sh: gcbench_$backend $* failed (environment: ${environment:-none})" >&2
-            exit 1
-        fi
-        i=$((i + 1))
-    done
+    # shellcheck disable=SC2086 # ENVIRONMENT is split into words on purpose
+    if ! env $environment "$out/gcbench_$backend" "$@" > "$out/gc_${label}.${backend}.$run.txt"; then
+        echo "gc.sh: gcbench_$backend $* failed (environment: ${environment:-none})" >&2
+        exit 1
+    fi
 }
 
 # check_outputs LABEL: every output of LABEL must print the same check lines,
@@ -120,14 +116,28 @@ summarize() {
 
 rm -f "$out"/gc_*.txt "$out"/gc_*.checks "$out/gc_summary.tsv"
 
-for backend in $backends; do
-    run_case trees "$trees_runs" "$backend" "" trees "$trees_depth"
-    run_case trees2 "$trees_runs" "$backend" "" trees2 "$trees_depth"
-    run_case gcbench "$gcbench_runs" "$backend" "" gcbench "$gcbench_depth"
-    run_case pause 1 "$backend" "MGC_DEBUG=gcprocs=$markers GC_MARKERS=$markers" pause "$pause_mib"
+# The backends take turns, run after run, so that a slow spell of the
+# machine falls on all of them rather than on one.
+run=1
+while [ "$run" -le "$trees_runs" ] || [ "$run" -le "$gcbench_runs" ] || [ "$run" -le "$pause_runs" ]; do
+    for backend in $backends; do
+        if [ "$run" -le "$trees_runs" ]; then
+            run_case trees "$run" "$backend" "" trees "$trees_depth"
+            run_case trees2 "$run" "$backend" "" trees2 "$trees_depth"
+        fi
+        if [ "$run" -le "$gcbench_runs" ]; then
+            run_case gcbench "$run" "$backend" "" gcbench "$gcbench_depth"
+        fi
+        if [ "$run" -le "$pause_runs" ]; then
+            run_case pause "$run" "$backend" "MGC_DEBUG=gcprocs=$markers GC_MARKERS=$markers" pause "$pause_mib"
+        fi
+    done
+    if [ "$run" -le "$pause_runs" ]; then
+        run_case pause1 "$run" mgc "MGC_DEBUG=gcprocs=1" pause "$pause_mib"
+        run_case pause1 "$run" boehm "GC_MARKERS=1" pause "$pause_mib"
+    fi
+    run=$((run + 1))
 done
-run_case pause1 1 mgc "MGC_DEBUG=gcprocs=1" pause "$pause_mib"
-run_case pause1 1 boehm "GC_MARKERS=1" pause "$pause_mib"
 
 for label in trees trees2 gcbench pause pause1; do
     check_outputs "$label"
@@ -180,7 +190,7 @@ summarize pause1 boehm
             }
         }' "$out/gc_summary.tsv"
     echo
-    echo "Pause of a full collection over a $pause_mib MiB live heap (largest of 3 forced collections, 1 run each)"
+    echo "Pause of a full collection over a $pause_mib MiB live heap (largest of 3 forced collections in a run; the median run of $pause_runs)"
     echo
     awk -F '\t' '
         $1 == "pause1" && $2 == "mgc" { mgc1 = $7 }
