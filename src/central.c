@@ -7,7 +7,7 @@
  * ones on the way (lazy sweeping), and only then ask the page heap for a
  * fresh span; before the heap may grow, everything is swept, so the heap
  * never grows while garbage waits in unswept spans. A span that comes back
- * empty returns to the page heap.
+ * empty returns to the page heap, unless the cache that swept it takes it.
  *
  * Frees by a thread that does not hold the object's span come here too. If
  * nobody holds the span, the free is done at once under the lock. If a cache
