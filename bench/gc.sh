@@ -13,7 +13,7 @@
 #
 # Binary trees run at depth 21, as the Benchmarks Game does; a run takes
 # 9 to 20 seconds here, and they make up most of the time of a full `make
-# bench` (about 9 minutes on a 2-core machine). Every case reports the
+# bench` (about 7 minutes on a 2-core machine). Every case reports the
 # median of 3 runs: on this machine one run of trees can come out 20 %
 # slower or faster than the next, for any backend.
 out=$1
