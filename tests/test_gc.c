@@ -632,3 +632,48 @@ TEST(background_sweeper_zeroes_only_dead_large_objects)
     for (int i = 0; i < DEAD_LARGE; i++)
         CHECK(check_pattern(live[i], large_test_size(i), (unsigned)(2 * i)));
 }
+
+/* A cache that sweeps a span of its class and finds it empty keeps it
+ * rather than giving it to the page heap. Whole spans of 48-byte objects
+ * are dropped between spans that stay full of live objects; right after an
+ * automatic collection this thread allocates that class again, racing the
+ * background sweeper for the unswept spans, so that some of the empty ones
+ * are swept, and taken, by its cache. Every new object must read as zero
+ * and every survivor keep its bytes. */
+#define SPAN_TEST_OBJECTS 60000
+static void *span_test_objects[SPAN_TEST_OBJECTS];
+
+TEST(empty_spans_a_cache_sweeps_come_back_zeroed)
+{
+    enum { SIZE = 48 };
+    unsigned size_class = size_to_class(SIZE);
+    size_t per_span = ((size_t)class_to_pages[size_class] << PAGE_SHIFT) / class_to_size[size_class];
+    mgc_collect();
+    mgc_set_gc_percent(-1);
+    for (int i = 0; i < SPAN_TEST_OBJECTS; i++) {
+        span_test_objects[i] = mgc_alloc(SIZE);
+        fill_pattern(span_test_objects[i], SIZE, (unsigned)i);
+    }
+    /* Drop every other span's worth; a fresh heap fills spans in order, so
+     * most dropped runs are whole spans. */
+    for (int i = 0; i < SPAN_TEST_OBJECTS; i++)
+        if ((i / per_span) % 2 == 1)
+            span_test_objects[i] = NULL;
+    scrub_stack();
+    mgc_set_gc_percent(100);
+    struct mgc_stats before, after;
+    mgc_read_stats(&before);
+    do {
+        make_garbage(64 << 10);
+        mgc_read_stats(&after);
+    } while (after.num_gc == before.num_gc);
+    static unsigned char *fresh[SPAN_TEST_OBJECTS];
+    for (int i = 0; i < SPAN_TEST_OBJECTS; i++) {
+        fresh[i] = mgc_alloc(SIZE);
+        CHECK(fresh[i] != NULL && all_zero(fresh[i], SIZE));
+        memset(fresh[i], 0xee, SIZE);
+    }
+    for (int i = 0; i < SPAN_TEST_OBJECTS; i++)
+        if (span_test_objects[i])
+            CHECK(check_pattern(span_test_objects[i], SIZE, (unsigned)i));
+}
