@@ -125,6 +125,22 @@ static void share_block(struct marker *m)
     pthread_mutex_unlock(&pool.lock);
 }
 
+/* Copy n items, overlapping or not, a word at a time through general
+ * registers. Not memcpy or memmove: glibc's move them through vector
+ * registers that little else touches, so the items of one collection
+ * stayed there, and when another thread later collected, the stop signal
+ * saved those registers on this thread's stack, where the conservative
+ * scan read them as pointers. In about half the runs of binary trees on 2
+ * threads, that kept a dead 128 MiB tree alive through one more collection.
+ * The volatile stores keep the compiler from vectorizing the loop. */
+static void move_items(struct work_item *to, const struct work_item *from, size_t n)
+{
+    volatile uintptr_t *destination = (volatile uintptr_t *)to;
+    const uintptr_t *source = (const uintptr_t *)from;
+    for (size_t i = 0; i < 2 * n; i++)
+        destination[i] = source[i];
+}
+
 /* Another marker is idle: give it the older half of our items (the ones
  * nearest the roots, which tend to lead to the most work), keep the rest.
  * Handing over whole blocks instead makes two markers pass a small block
@@ -136,9 +152,9 @@ static void share_half(struct marker *m)
     pthread_mutex_lock(&pool.lock);
     struct work_block *given = new_block_locked();
     if (given) {
-        memcpy(given->items, b->items, half * sizeof b->items[0]);
+        move_items(given->items, b->items, half);
         given->count = half;
-        memmove(b->items, b->items + half, (b->count - half) * sizeof b->items[0]);
+        move_items(b->items, b->items + half, b->count - half); /* downwards: safe */
         b->count -= half;
         publish_locked(given);
     }
