@@ -125,14 +125,15 @@ static void share_block(struct marker *m)
     pthread_mutex_unlock(&pool.lock);
 }
 
-/* Copy n items, overlapping or not, a word at a time through general
- * registers. Not memcpy or memmove: glibc's move them through vector
- * registers that little else touches, so the items of one collection
- * stayed there, and when another thread later collected, the stop signal
- * saved those registers on this thread's stack, where the conservative
- * scan read them as pointers. In about half the runs of binary trees on 2
- * threads, that kept a dead 128 MiB tree alive through one more collection.
- * The volatile stores keep the compiler from vectorizing the loop. */
+/* Copy n items forwards, a word at a time through general registers (so
+ * the ranges may overlap when to lies below from). Not memcpy or memmove:
+ * glibc's move them through vector registers that little else touches, so
+ * the items of one collection stayed there, and when another thread later
+ * collected, the stop signal saved those registers on this thread's stack,
+ * where the conservative scan read them as pointers. In about half the runs
+ * of binary trees on 2 threads, that kept a dead 128 MiB tree alive through
+ * one more collection. The volatile stores keep the compiler from
+ * vectorizing the loop. */
 static void move_items(struct work_item *to, const struct work_item *from, size_t n)
 {
     volatile uintptr_t *destination = (volatile uintptr_t *)to;

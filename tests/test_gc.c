@@ -683,8 +683,9 @@ TEST(empty_spans_a_cache_sweeps_come_back_zeroed)
  * threads, so work items are shared out), drops the tree, and then spins
  * outside mgc while another thread collects: stopped by the signal, this
  * thread has every register saved on its stack and scanned. The tree must
- * go all the same, every round. (Work items moved by glibc's memmove stayed
- * in vector registers: the tree survived in most rounds.) */
+ * go all the same, every round. (While glibc's memmove shared the work
+ * items out, they stayed in its vector registers, and the tree survived
+ * the first round in 4 runs out of 4.) */
 static volatile int spin_until_collected;
 
 static void *collect_while_the_other_spins(void *unused)
