@@ -542,6 +542,17 @@ static NOINLINE long build_and_drop_tree(void)
     return nodes;
 }
 
+/* After a round that dropped everything it made: less than 1 MiB is still
+ * allocated (if not, says how much). */
+static bool almost_nothing_allocated(int round)
+{
+    struct mgc_stats after;
+    mgc_read_stats(&after);
+    if (after.heap_alloc >= (1u << 20))
+        fprintf(stderr, "round %d: %llu KiB still allocated\n", round, (unsigned long long)(after.heap_alloc >> 10));
+    return after.heap_alloc < (1u << 20);
+}
+
 /* The background sweeper sweeps the spans of the tree while the tree is
  * live, so its registers and stack hold addresses of tree nodes when the
  * world stops. Those are not roots: a dropped tree goes at the next
@@ -554,13 +565,21 @@ TEST(background_sweeper_keeps_nothing_alive)
         CHECK_EQ(build_and_drop_tree(), (2L << TREE_DEPTH) - 1);
         scrub_stack();
         mgc_collect();
-        struct mgc_stats after;
-        mgc_read_stats(&after);
-        if (after.heap_alloc >= (1u << 20))
-            fprintf(stderr, "round %d: %llu KiB still allocated\n", round,
-                    (unsigned long long)(after.heap_alloc >> 10));
-        CHECK(after.heap_alloc < (1u << 20));
+        CHECK(almost_nothing_allocated(round));
     }
+}
+
+/* Allocate small garbage until the pacer starts a collection: unlike
+ * mgc_collect, an automatic collection leaves sweeping to whoever needs a
+ * span, and to the background sweeper. */
+static void allocate_until_a_collection(void)
+{
+    struct mgc_stats before, after;
+    mgc_read_stats(&before);
+    do {
+        make_garbage(64 << 10);
+        mgc_read_stats(&after);
+    } while (after.num_gc == before.num_gc);
 }
 
 /* The background sweeper zeroes the dead large objects it frees (up to
@@ -606,12 +625,7 @@ TEST(background_sweeper_zeroes_only_dead_large_objects)
     mgc_set_gc_percent(100);
     /* An automatic collection leaves the dead to the background sweeper;
      * this thread then allocates nothing large until it is done. */
-    struct mgc_stats before, after;
-    mgc_read_stats(&before);
-    do {
-        make_garbage(64 << 10);
-        mgc_read_stats(&after);
-    } while (after.num_gc == before.num_gc);
+    allocate_until_a_collection();
     for (int waited = 0; sweep_remaining() != 0; waited++) {
         CHECK(waited < 10000); /* ten seconds */
         usleep(1000);
@@ -661,12 +675,7 @@ TEST(empty_spans_a_cache_sweeps_come_back_zeroed)
             span_test_objects[i] = NULL;
     scrub_stack();
     mgc_set_gc_percent(100);
-    struct mgc_stats before, after;
-    mgc_read_stats(&before);
-    do {
-        make_garbage(64 << 10);
-        mgc_read_stats(&after);
-    } while (after.num_gc == before.num_gc);
+    allocate_until_a_collection();
     static unsigned char *fresh[SPAN_TEST_OBJECTS];
     for (int i = 0; i < SPAN_TEST_OBJECTS; i++) {
         fresh[i] = mgc_alloc(SIZE);
@@ -715,11 +724,6 @@ ENV_TEST(collector_registers_keep_nothing_alive, "MGC_DEBUG=gcprocs=2")
         while (__atomic_load_n(&spin_until_collected, __ATOMIC_ACQUIRE)) {
         }
         CHECK(pthread_join(other, NULL) == 0);
-        struct mgc_stats after;
-        mgc_read_stats(&after);
-        if (after.heap_alloc >= (1u << 20))
-            fprintf(stderr, "round %d: %llu KiB still allocated\n", round,
-                    (unsigned long long)(after.heap_alloc >> 10));
-        CHECK(after.heap_alloc < (1u << 20));
+        CHECK(almost_nothing_allocated(round));
     }
 }
