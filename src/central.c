@@ -132,15 +132,10 @@ struct span *central_acquire(unsigned span_class, struct cache *cache)
         pthread_mutex_unlock(&c->lock);
         sweep_span(s);
         pthread_mutex_lock(&c->lock);
-        enum settle result = settle_span(c, s, cache);
-        if (result == SETTLE_TAKEN) {
+        /* With a taker, a span comes back taken, or filed as full. */
+        if (settle_span(c, s, cache) == SETTLE_TAKEN) {
             pthread_mutex_unlock(&c->lock);
             return hand_over(s);
-        }
-        if (result == SETTLE_EMPTY) {
-            pthread_mutex_unlock(&c->lock);
-            heap_free_span(s);
-            pthread_mutex_lock(&c->lock);
         }
     }
     pthread_mutex_unlock(&c->lock);

@@ -83,7 +83,7 @@ static void *large_alloc(struct cache *c, size_t size, unsigned flags)
      * the rest are left to the background sweeper, which zeroes what it
      * frees (this thread then need not); then everything. */
     uint64_t freed_bytes;
-    while (!s && sweep_one_large(&freed_bytes))
+    while (!s && sweep_one_large(&freed_bytes, false))
         if (freed_bytes)
             s = heap_alloc_span(npages, span_class, flags & MGC_NOZERO, false);
     if (!s && !mgc_tls.memory_limit_hit) {

@@ -708,8 +708,9 @@ void sweep_span(struct span *s) INTERNAL;
 /* Sweep everything not swept yet (the caller is busy). */
 void sweep_finish(void) INTERNAL;
 /* Sweep one unswept large object (the caller is busy); false when none is
- * left. *freed_bytes: what its death gave back to the page heap. */
-bool sweep_one_large(uint64_t *freed_bytes) INTERNAL;
+ * left. *freed_bytes: what its death gave back to the page heap. zero_dead:
+ * see heap_sweep_one_large. */
+bool sweep_one_large(uint64_t *freed_bytes, bool zero_dead) INTERNAL;
 /* An unswept span was freed explicitly: one fewer left to sweep. */
 void sweep_forget_unswept(void) INTERNAL;
 /* Wake the background sweeper after a collection, starting it the first time. */

@@ -91,7 +91,7 @@ void sweep_prepare(void)
     __atomic_store_n(&unswept_remaining, spans, __ATOMIC_RELAXED);
 }
 
-static bool sweep_large(uint64_t *freed_bytes, bool zero_dead)
+bool sweep_one_large(uint64_t *freed_bytes, bool zero_dead)
 {
     if (!heap_sweep_one_large(freed_bytes, zero_dead))
         return false;
@@ -99,11 +99,6 @@ static bool sweep_large(uint64_t *freed_bytes, bool zero_dead)
     if (*freed_bytes)
         count_swept(1, *freed_bytes);
     return true;
-}
-
-bool sweep_one_large(uint64_t *freed_bytes)
-{
-    return sweep_large(freed_bytes, false);
 }
 
 /* Sweep a batch of unswept spans of one class, or one large object; false
@@ -127,7 +122,7 @@ static bool sweep_one_busy(bool zero_dead)
         }
     }
     uint64_t freed_bytes;
-    return sweep_large(&freed_bytes, zero_dead);
+    return sweep_one_large(&freed_bytes, zero_dead);
 }
 
 /* Sweep a batch, or one large object, in a busy stretch of its own; false

@@ -65,6 +65,11 @@ int run_in_child(void (*fn)(void *), void *arg, char *stderr_text, size_t size);
  * conservative collector. */
 void scrub_stack(void);
 
+/* XOR with HIDE to keep an address where the conservative scan cannot
+ * recognise it (the result is never a heap address), and again to get it
+ * back: how a test remembers objects it means to let die. */
+#define HIDE ((uintptr_t)0x5A5A5A5A5A5A5A5Aull)
+
 /* A 64-bit linear congruential generator: the same sequence on every run.
  * Returns the new state; its high bits are the random ones. */
 static inline uint64_t random_next(uint64_t *state)

@@ -587,10 +587,9 @@ static void allocate_until_a_collection(void)
  * reusing them skips zeroing. It must zero exactly the dead: the survivors,
  * interleaved with the dead, keep every byte, and a dead object's pages,
  * handed out again even with MGC_NOZERO, read as zero. Addresses of the
- * dead are kept scrambled, so that the list does not keep them alive. */
+ * dead are kept hidden, so that the list does not keep them alive. */
 #define DEAD_LARGE 64
-#define ADDRESS_SCRAMBLE ((uintptr_t)0x5a5a5a5a5a5a5a5aULL)
-static uintptr_t dead_large_scrambled[DEAD_LARGE];
+static uintptr_t dead_large_hidden[DEAD_LARGE];
 static size_t dead_large_size[DEAD_LARGE];
 
 static size_t large_test_size(int i)
@@ -608,7 +607,7 @@ static NOINLINE void make_large_survivors_and_dead(void)
         if (i % 2 == 0) {
             live[i / 2] = p;
         } else {
-            dead_large_scrambled[i / 2] = (uintptr_t)p ^ ADDRESS_SCRAMBLE;
+            dead_large_hidden[i / 2] = (uintptr_t)p ^ HIDE;
             dead_large_size[i / 2] = size;
         }
     }
@@ -637,7 +636,7 @@ TEST(background_sweeper_zeroes_only_dead_large_objects)
         unsigned char *p = mgc_alloc_flags(dead_large_size[i], MGC_NOSCAN | MGC_NOZERO);
         CHECK(p != NULL);
         for (int k = 0; k < DEAD_LARGE; k++)
-            if ((uintptr_t)p == (dead_large_scrambled[k] ^ ADDRESS_SCRAMBLE)) {
+            if ((uintptr_t)p == (dead_large_hidden[k] ^ HIDE)) {
                 reused++;
                 CHECK(all_zero(p, dead_large_size[k]));
             }

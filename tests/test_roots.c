@@ -19,8 +19,6 @@
 #include "harness.h"
 #include "mgc_internal.h"
 
-#define HIDE ((uintptr_t)0x5A5A5A5A5A5A5A5Aull)
-
 static size_t size_of_case(int i)
 {
     static const size_t sizes[] = {8, 16, 24, 48, 64, 100, 256, 1000, 3000, 9000, 40000, 200000};
