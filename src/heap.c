@@ -703,8 +703,11 @@ void heap_free_spans(struct span *const *spans, size_t n)
         return;
     struct pending_unmap unmap = {0};
     pthread_mutex_lock(&heap.lock);
+    /* A small span without needs_zero is all zero: its free slots by the
+     * invariant of span.c, and the bytes past its last slot because nothing
+     * writes there after the pages were first cleared. */
     for (size_t i = 0; i < n; i++)
-        free_span_locked(spans[i], &unmap, false);
+        free_span_locked(spans[i], &unmap, !spans[i]->large && !spans[i]->needs_zero);
     pthread_mutex_unlock(&heap.lock);
     finish_unmap(&unmap);
 }

@@ -375,6 +375,8 @@ struct heap_counters {
  * have to grow and may_grow is false, or when growing would pass the memory
  * limit (then mgc_tls.memory_limit_hit is set). */
 struct span *heap_alloc_span(size_t npages, unsigned span_class, bool skip_zero, bool may_grow) INTERNAL;
+/* Give an empty small span's pages back to the free runs; they count as
+ * clean (no zeroing when handed out again) unless s->needs_zero. */
 void heap_free_span(struct span *s) INTERNAL;
 /* The same for n spans of small-object classes (never a huge object, whose
  * reservation is unmapped on the way), under one taking of the heap lock. */

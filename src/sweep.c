@@ -13,9 +13,13 @@
  * is flagged needs_zero and zeroed before a cache allocates from it. A tiny
  * block is one slot: it is freed only when nothing pointed into any of its
  * bytes. A large span is kept if marked and given back to the page heap if
- * not; the background sweeper zeroes a dead one (up to 1 MiB) first, on
- * its otherwise idle core, so that the thread that reuses its pages need
  * not. Uncollectable spans are never swept.
+ *
+ * The background sweeper, on an otherwise idle core, zeroes what it frees:
+ * the free slots of the small spans it sweeps (a span it leaves empty is
+ * then all zero, and its pages go back clean), and a dead large object of
+ * up to 1 MiB. The thread that reuses that memory then skips the memset,
+ * on its own time.
  */
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -102,8 +106,10 @@ bool sweep_one_large(uint64_t *freed_bytes, bool zero_dead)
 }
 
 /* Sweep a batch of unswept spans of one class, or one large object; false
- * when nothing is left. The caller is busy. zero_dead: see
- * heap_sweep_one_large. */
+ * when nothing is left. The caller is busy. zero_dead: the caller is the
+ * background sweeper, which zeroes what it frees (see above). A span's free
+ * slots are zeroed while the sweeper still holds it: nobody allocates from
+ * it meanwhile, and frees by others wait in its freed bitmap. */
 static bool sweep_one_busy(bool zero_dead)
 {
     if (__atomic_load_n(&unswept_remaining, __ATOMIC_RELAXED) == 0)
@@ -115,8 +121,11 @@ static bool sweep_one_busy(bool zero_dead)
         size_t n = central_take_unswept(span_class, spans, SWEEP_BATCH);
         if (n) {
             __atomic_store_n(&sweep_cursor, span_class, __ATOMIC_RELAXED);
-            for (size_t k = 0; k < n; k++)
+            for (size_t k = 0; k < n; k++) {
                 sweep_span(spans[k]);
+                if (zero_dead && spans[k]->needs_zero)
+                    span_zero_free_slots(spans[k]);
+            }
             central_settle_swept(spans, n);
             return true;
         }

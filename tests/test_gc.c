@@ -686,6 +686,74 @@ TEST(empty_spans_a_cache_sweeps_come_back_zeroed)
             CHECK(check_pattern(span_test_objects[i], SIZE, (unsigned)i));
 }
 
+/* The background sweeper also zeroes the free slots of the small spans it
+ * sweeps, so that the cache that takes one next need not, and an empty span
+ * it leaves all zero goes back to the page heap as clean pages. Every third
+ * 48-byte object is dropped, and every fourth span's worth whole; after an
+ * automatic collection this thread allocates nothing of that class until
+ * the sweeper is done. Then the spans still in use must have their dropped
+ * slots zeroed and say so (a few may have been swept by this thread, which
+ * leaves zeroing to whoever takes the span), every survivor must keep its
+ * bytes, and every object allocated afterwards, of that class or of one
+ * that reuses the freed pages, must read as zero. */
+static uintptr_t sweeper_test_dropped[SPAN_TEST_OBJECTS];
+
+TEST(background_sweeper_zeroes_freed_small_slots)
+{
+    enum { SIZE = 48 };
+    unsigned size_class = size_to_class(SIZE);
+    size_t per_span = ((size_t)class_to_pages[size_class] << PAGE_SHIFT) / class_to_size[size_class];
+    mgc_collect();
+    mgc_set_gc_percent(-1);
+    size_t ndropped = 0;
+    for (int i = 0; i < SPAN_TEST_OBJECTS; i++) {
+        span_test_objects[i] = mgc_alloc(SIZE);
+        CHECK(span_test_objects[i] != NULL);
+        fill_pattern(span_test_objects[i], SIZE, (unsigned)i);
+        if (i % 3 == 0 || (i / per_span) % 4 == 3) {
+            sweeper_test_dropped[ndropped++] = (uintptr_t)span_test_objects[i] ^ HIDE;
+            span_test_objects[i] = NULL;
+        }
+    }
+    scrub_stack();
+    mgc_set_gc_percent(100);
+    allocate_until_a_collection();
+    for (int waited = 0; sweep_remaining() != 0; waited++) {
+        CHECK(waited < 10000); /* ten seconds */
+        usleep(1000);
+    }
+    size_t in_use = 0, zeroed = 0;
+    for (size_t k = 0; k < ndropped; k++) {
+        uintptr_t slot = sweeper_test_dropped[k] ^ HIDE;
+        struct span *s = span_of(slot);
+        if (!s || s->span_class != make_span_class(size_class, false, false))
+            continue; /* its span was empty and went back to the page heap */
+        in_use++;
+        CHECK(!span_slot_allocated(s, span_object_index(s, slot)));
+        if (!s->needs_zero) {
+            zeroed++;
+            CHECK(all_zero((const void *)slot, SIZE));
+        }
+    }
+    fprintf(stderr, "dropped %zu in_use %zu zeroed %zu\n", ndropped, in_use, zeroed);
+    CHECK(in_use > ndropped / 3);
+    CHECK(zeroed > in_use * 3 / 4);
+    for (int i = 0; i < SPAN_TEST_OBJECTS; i++)
+        if (span_test_objects[i])
+            CHECK(check_pattern(span_test_objects[i], SIZE, (unsigned)i));
+    /* The same class refills the zeroed slots; a bigger class takes the
+     * pages of the empty spans (filed clean) and whatever else is free. */
+    static unsigned char *fresh[SPAN_TEST_OBJECTS];
+    for (int i = 0; i < SPAN_TEST_OBJECTS; i++) {
+        fresh[i] = mgc_alloc(i % 2 ? SIZE : 112);
+        CHECK(fresh[i] != NULL && all_zero(fresh[i], i % 2 ? SIZE : 112));
+        memset(fresh[i], 0xee, i % 2 ? SIZE : 112);
+    }
+    for (int i = 0; i < SPAN_TEST_OBJECTS; i++)
+        if (span_test_objects[i])
+            CHECK(check_pattern(span_test_objects[i], SIZE, (unsigned)i));
+}
+
 /* Marking leaves no stale pointers behind in the collecting thread's
  * registers. This thread collects while its tree is live (with two marking
  * threads, so work items are shared out), drops the tree, and then spins
