@@ -169,9 +169,17 @@ static void share_half(struct marker *m)
 /* What a marking thread counts as it marks, kept in registers while it
  * scans and added to its marker afterwards. With byte marks an object that
  * two threads claim at once counts twice: the total is exact but for such
- * races, rare enough not to matter to pacing or the trace. */
+ * races, rare enough not to matter to pacing or the trace.
+ *
+ * It also remembers the last small-object span a word pointed into (hint;
+ * hint_extent is 0 when there is none): an array filled in a loop, or a
+ * structure built in one go, mostly points into the span of the word
+ * before, and then the map lookup and the span's checks can be skipped. No
+ * span changes while marking runs. */
 struct tally {
     uint64_t bytes, objects;
+    struct span *hint;
+    uintptr_t hint_start, hint_extent;
 };
 
 static void add_tally(struct marker *m, const struct tally *tally)
@@ -219,27 +227,44 @@ static ALWAYS_INLINE void push_work(struct marker *m, uintptr_t start, uintptr_t
 
 /* ---- Marking one word ---------------------------------------------------------------------- */
 
-/* p lies in the heap's address range. */
-static ALWAYS_INLINE void mark_word(struct marker *m, struct tally *tally, uintptr_t p)
+/* Mark slot index of s (its object at base, size bytes) unless it is free
+ * or marked already. */
+static ALWAYS_INLINE void mark_slot(struct marker *m, struct tally *tally, struct span *s, size_t index, uintptr_t base,
+                                    size_t size)
 {
-    struct span *s = span_map_lookup(pool.arena_table, p);
-    if (!s || load_relaxed(&s->state) != SPAN_IN_USE)
-        return;
-    uintptr_t offset = p - s->start;
-    if (offset >= s->limit - s->start || s->uncollectable)
-        return;
-    size_t index = s->large ? 0 : span_object_index(s, p);
     size_t w = index / 64;
     uint64_t bit = (uint64_t)1 << (index % 64);
     if (!(load_relaxed64(&s->alloc_bits[w]) & bit) || load_mark(&s->mark_bytes[index]))
         return;
     store_mark(&s->mark_bytes[index], true);
-    uintptr_t base = s->start + index * (uintptr_t)s->elem_size;
-    size_t size = s->large ? span_bytes(s) : s->elem_size;
     tally->bytes += size;
     tally->objects++;
     if (!s->noscan)
         push_work(m, base, base + size);
+}
+
+/* p lies in the heap's address range. */
+static ALWAYS_INLINE void mark_word(struct marker *m, struct tally *tally, uintptr_t p)
+{
+    struct span *s;
+    if (p - tally->hint_start < tally->hint_extent) {
+        s = tally->hint;
+    } else {
+        s = span_map_lookup(pool.arena_table, p);
+        if (!s || load_relaxed(&s->state) != SPAN_IN_USE)
+            return;
+        if (p - s->start >= s->limit - s->start || s->uncollectable)
+            return;
+        if (s->large) {
+            mark_slot(m, tally, s, 0, s->start, span_bytes(s));
+            return;
+        }
+        tally->hint = s;
+        tally->hint_start = s->start;
+        tally->hint_extent = s->limit - s->start;
+    }
+    size_t index = span_object_index(s, p);
+    mark_slot(m, tally, s, index, s->start + index * (uintptr_t)s->elem_size, s->elem_size);
 }
 
 READS_FOREIGN_MEMORY static ALWAYS_INLINE void scan_range(struct marker *m, struct tally *tally, uintptr_t start,

@@ -426,6 +426,80 @@ TEST(retained_from_large_pointer_array)
         CHECK(array[i][0] == i && array[i][1] == ~i);
 }
 
+/* Marking remembers the span the last word pointed into, and skips the
+ * lookup while the next word falls inside the same span's objects. Here
+ * the only references are words of one array that go from span to span:
+ * in address order across span boundaries (each object's last byte, then
+ * the next object's first), and alternating between classes, large objects
+ * and tiny blocks. Each scanned object also holds the only pointer to a
+ * child, so an object marked in the wrong span, or not scanned, loses
+ * bytes. */
+enum { CROSSING_PER_CLASS = 1000, CROSSING_CLASSES = 5 };
+static uintptr_t *volatile crossing_words;
+
+static size_t crossing_size(int c)
+{
+    static const size_t sizes[CROSSING_CLASSES] = {16, 48, 1000, 3000, 40000};
+    return sizes[c];
+}
+
+static NOINLINE void make_crossing_objects(size_t per_class)
+{
+    size_t nwords = CROSSING_CLASSES * per_class * 2 + 2 * per_class;
+    uintptr_t *words = mgc_alloc(nwords * sizeof *words);
+    CHECK(words != NULL);
+    static char *objects[CROSSING_CLASSES][CROSSING_PER_CLASS];
+    for (int c = 0; c < CROSSING_CLASSES; c++)
+        for (size_t i = 0; i < per_class; i++) {
+            size_t size = crossing_size(c);
+            char *p = make_patterned(size, (unsigned)(c * 100000 + i), false);
+            /* Word 0: the only pointer to a child; the rest keeps its
+             * pattern. */
+            *(void **)p = make_patterned(24, (unsigned)(c * 100000 + i) + 7, true);
+            objects[c][i] = p;
+        }
+    size_t n = 0;
+    /* Each class in allocation (mostly address) order, last byte then the
+     * next object's first: consecutive words in neighbouring slots and
+     * spans. */
+    for (int c = 0; c < CROSSING_CLASSES; c++)
+        for (size_t i = 0; i < per_class; i++)
+            words[n++] = (uintptr_t)objects[c][i] + (i % 2 ? 0 : crossing_size(c) - 1);
+    /* Then every class in turn, and a tiny block between each pair. */
+    for (size_t i = 0; i < per_class; i++) {
+        for (int c = 0; c < CROSSING_CLASSES; c++)
+            words[n++] = (uintptr_t)objects[c][per_class - 1 - i] + crossing_size(c) / 2;
+        char *tiny = mgc_alloc_noscan(4);
+        fill_pattern(tiny, 4, (unsigned)i + 55);
+        words[n++] = (uintptr_t)tiny + 3;
+    }
+    crossing_words = words;
+    memset(objects, 0, sizeof objects);
+}
+
+TEST(retained_through_words_that_cross_spans)
+{
+    size_t per_class = CROSSING_PER_CLASS;
+    make_crossing_objects(per_class);
+    scrub_stack();
+    collect_under_pressure(10);
+    uintptr_t *words = crossing_words;
+    size_t n = 0;
+    for (int c = 0; c < CROSSING_CLASSES; c++)
+        for (size_t i = 0; i < per_class; i++) {
+            size_t size = crossing_size(c);
+            char *p = (char *)(words[n++] - (i % 2 ? 0 : size - 1));
+            unsigned seed = (unsigned)(c * 100000 + i);
+            CHECK(mgc_base(p) == p);
+            CHECK(check_pattern(p + sizeof(void *), size - sizeof(void *), seed));
+            CHECK(check_pattern(*(void **)p, 24, seed + 7));
+        }
+    for (size_t i = 0; i < per_class; i++) {
+        n += CROSSING_CLASSES;
+        CHECK(check_pattern((void *)(words[n++] - 3), 4, (unsigned)i + 55));
+    }
+}
+
 /* Survivors scattered through the slots of spans of every size class, the
  * rest dropped: the sweep must free exactly the unmarked slots, whatever
  * their place in the span's mark bytes and bitmaps. Each class gets two
