@@ -18,8 +18,7 @@
  * The background sweeper, on an otherwise idle core, zeroes what it frees:
  * the free slots of the small spans it sweeps (a span it leaves empty is
  * then all zero, and its pages go back clean), and a dead large object of
- * up to 1 MiB. The thread that reuses that memory then skips the memset,
- * on its own time.
+ * up to 1 MiB. The thread that reuses that memory then skips the memset.
  */
 #include <sys/resource.h>
 #include <sys/syscall.h>
