@@ -582,6 +582,16 @@ static void allocate_until_a_collection(void)
     } while (after.num_gc == before.num_gc);
 }
 
+/* Wait (at most ten seconds) for the background sweeper to finish the
+ * cycle's sweeping, this thread allocating nothing meanwhile. */
+static void wait_until_swept(void)
+{
+    for (int waited = 0; sweep_remaining() != 0; waited++) {
+        CHECK(waited < 10000);
+        usleep(1000);
+    }
+}
+
 /* The background sweeper zeroes the dead large objects it frees (up to
  * 1 MiB), outside the heap lock, and files their pages as clean, so that
  * reusing them skips zeroing. It must zero exactly the dead: the survivors,
@@ -625,10 +635,7 @@ TEST(background_sweeper_zeroes_only_dead_large_objects)
     /* An automatic collection leaves the dead to the background sweeper;
      * this thread then allocates nothing large until it is done. */
     allocate_until_a_collection();
-    for (int waited = 0; sweep_remaining() != 0; waited++) {
-        CHECK(waited < 10000); /* ten seconds */
-        usleep(1000);
-    }
+    wait_until_swept();
     for (int i = 0; i < DEAD_LARGE; i++)
         CHECK(check_pattern(live[i], large_test_size(i), (unsigned)(2 * i)));
     int reused = 0;
@@ -654,19 +661,35 @@ TEST(background_sweeper_zeroes_only_dead_large_objects)
  * are swept, and taken, by its cache. Every new object must read as zero
  * and every survivor keep its bytes. */
 #define SPAN_TEST_OBJECTS 60000
+#define SPAN_TEST_SIZE 48
 static void *span_test_objects[SPAN_TEST_OBJECTS];
 
-TEST(empty_spans_a_cache_sweeps_come_back_zeroed)
+/* Fill span_test_objects with patterned objects, with no collection on the
+ * way; returns how many fit in one span. */
+static size_t make_span_test_objects(void)
 {
-    enum { SIZE = 48 };
-    unsigned size_class = size_to_class(SIZE);
-    size_t per_span = ((size_t)class_to_pages[size_class] << PAGE_SHIFT) / class_to_size[size_class];
+    unsigned size_class = size_to_class(SPAN_TEST_SIZE);
     mgc_collect();
     mgc_set_gc_percent(-1);
     for (int i = 0; i < SPAN_TEST_OBJECTS; i++) {
-        span_test_objects[i] = mgc_alloc(SIZE);
-        fill_pattern(span_test_objects[i], SIZE, (unsigned)i);
+        span_test_objects[i] = mgc_alloc(SPAN_TEST_SIZE);
+        CHECK(span_test_objects[i] != NULL);
+        fill_pattern(span_test_objects[i], SPAN_TEST_SIZE, (unsigned)i);
     }
+    return ((size_t)class_to_pages[size_class] << PAGE_SHIFT) / class_to_size[size_class];
+}
+
+static void check_span_test_survivors(void)
+{
+    for (int i = 0; i < SPAN_TEST_OBJECTS; i++)
+        if (span_test_objects[i])
+            CHECK(check_pattern(span_test_objects[i], SPAN_TEST_SIZE, (unsigned)i));
+}
+
+TEST(empty_spans_a_cache_sweeps_come_back_zeroed)
+{
+    enum { SIZE = SPAN_TEST_SIZE };
+    size_t per_span = make_span_test_objects();
     /* Drop every other span's worth; a fresh heap fills spans in order, so
      * most dropped runs are whole spans. */
     for (int i = 0; i < SPAN_TEST_OBJECTS; i++)
@@ -681,9 +704,7 @@ TEST(empty_spans_a_cache_sweeps_come_back_zeroed)
         CHECK(fresh[i] != NULL && all_zero(fresh[i], SIZE));
         memset(fresh[i], 0xee, SIZE);
     }
-    for (int i = 0; i < SPAN_TEST_OBJECTS; i++)
-        if (span_test_objects[i])
-            CHECK(check_pattern(span_test_objects[i], SIZE, (unsigned)i));
+    check_span_test_survivors();
 }
 
 /* The background sweeper also zeroes the free slots of the small spans it
@@ -700,33 +721,24 @@ static uintptr_t sweeper_test_dropped[SPAN_TEST_OBJECTS];
 
 TEST(background_sweeper_zeroes_freed_small_slots)
 {
-    enum { SIZE = 48 };
-    unsigned size_class = size_to_class(SIZE);
-    size_t per_span = ((size_t)class_to_pages[size_class] << PAGE_SHIFT) / class_to_size[size_class];
-    mgc_collect();
-    mgc_set_gc_percent(-1);
+    enum { SIZE = SPAN_TEST_SIZE };
+    unsigned span_class = make_span_class(size_to_class(SIZE), false, false);
+    size_t per_span = make_span_test_objects();
     size_t ndropped = 0;
-    for (int i = 0; i < SPAN_TEST_OBJECTS; i++) {
-        span_test_objects[i] = mgc_alloc(SIZE);
-        CHECK(span_test_objects[i] != NULL);
-        fill_pattern(span_test_objects[i], SIZE, (unsigned)i);
+    for (int i = 0; i < SPAN_TEST_OBJECTS; i++)
         if (i % 3 == 0 || (i / per_span) % 4 == 3) {
             sweeper_test_dropped[ndropped++] = (uintptr_t)span_test_objects[i] ^ HIDE;
             span_test_objects[i] = NULL;
         }
-    }
     scrub_stack();
     mgc_set_gc_percent(100);
     allocate_until_a_collection();
-    for (int waited = 0; sweep_remaining() != 0; waited++) {
-        CHECK(waited < 10000); /* ten seconds */
-        usleep(1000);
-    }
+    wait_until_swept();
     size_t in_use = 0, zeroed = 0;
     for (size_t k = 0; k < ndropped; k++) {
         uintptr_t slot = sweeper_test_dropped[k] ^ HIDE;
         struct span *s = span_of(slot);
-        if (!s || s->span_class != make_span_class(size_class, false, false))
+        if (!s || s->span_class != span_class)
             continue; /* its span was empty and went back to the page heap */
         in_use++;
         CHECK(!span_slot_allocated(s, span_object_index(s, slot)));
@@ -735,12 +747,9 @@ TEST(background_sweeper_zeroes_freed_small_slots)
             CHECK(all_zero((const void *)slot, SIZE));
         }
     }
-    fprintf(stderr, "dropped %zu in_use %zu zeroed %zu\n", ndropped, in_use, zeroed);
     CHECK(in_use > ndropped / 3);
     CHECK(zeroed > in_use * 3 / 4);
-    for (int i = 0; i < SPAN_TEST_OBJECTS; i++)
-        if (span_test_objects[i])
-            CHECK(check_pattern(span_test_objects[i], SIZE, (unsigned)i));
+    check_span_test_survivors();
     /* The same class refills the zeroed slots; a bigger class takes the
      * pages of the empty spans (filed clean) and whatever else is free. */
     static unsigned char *fresh[SPAN_TEST_OBJECTS];
@@ -749,9 +758,7 @@ TEST(background_sweeper_zeroes_freed_small_slots)
         CHECK(fresh[i] != NULL && all_zero(fresh[i], i % 2 ? SIZE : 112));
         memset(fresh[i], 0xee, i % 2 ? SIZE : 112);
     }
-    for (int i = 0; i < SPAN_TEST_OBJECTS; i++)
-        if (span_test_objects[i])
-            CHECK(check_pattern(span_test_objects[i], SIZE, (unsigned)i));
+    check_span_test_survivors();
 }
 
 /* Marking leaves no stale pointers behind in the collecting thread's
