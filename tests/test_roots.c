@@ -445,7 +445,7 @@ static size_t crossing_size(int c)
 
 static NOINLINE void make_crossing_objects(size_t per_class)
 {
-    size_t nwords = CROSSING_CLASSES * per_class * 2 + 2 * per_class;
+    size_t nwords = CROSSING_CLASSES * per_class + (CROSSING_CLASSES + 1) * per_class;
     uintptr_t *words = mgc_alloc(nwords * sizeof *words);
     CHECK(words != NULL);
     static char *objects[CROSSING_CLASSES][CROSSING_PER_CLASS];
@@ -465,7 +465,7 @@ static NOINLINE void make_crossing_objects(size_t per_class)
     for (int c = 0; c < CROSSING_CLASSES; c++)
         for (size_t i = 0; i < per_class; i++)
             words[n++] = (uintptr_t)objects[c][i] + (i % 2 ? 0 : crossing_size(c) - 1);
-    /* Then every class in turn, and a tiny block between each pair. */
+    /* Then every class in turn, each turn ending with a tiny block. */
     for (size_t i = 0; i < per_class; i++) {
         for (int c = 0; c < CROSSING_CLASSES; c++)
             words[n++] = (uintptr_t)objects[c][per_class - 1 - i] + crossing_size(c) / 2;
