@@ -133,7 +133,9 @@ struct span *central_acquire(unsigned span_class, struct cache *cache)
         sweep_span(s);
         pthread_mutex_lock(&c->lock);
         /* With a taker, a span comes back taken, or filed as full. */
-        if (settle_span(c, s, cache) == SETTLE_TAKEN) {
+        enum settle result = settle_span(c, s, cache);
+        sweep_count_done(1);
+        if (result == SETTLE_TAKEN) {
             pthread_mutex_unlock(&c->lock);
             return hand_over(s);
         }
@@ -282,7 +284,7 @@ bool central_free_object(struct span *s, unsigned span_class, uintptr_t p, size_
         bool empty = s->allocated_count == 0;
         if (empty) {
             if (is_unswept(c, s))
-                sweep_forget_unswept();
+                sweep_count_done(1);
             unlink_span(c, s);
         } else if (!is_unswept(c, s) && s->list == LIST_FULL) {
             unlink_span(c, s);

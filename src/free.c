@@ -79,7 +79,7 @@ static void free_large(struct span *s, void *p)
     if (result == LARGE_NOT_ALLOCATED)
         report_bad_pointer("free", p, "object is not allocated (double free?)");
     if (result == LARGE_FREED_UNSWEPT)
-        sweep_forget_unswept();
+        sweep_count_done(1);
     heap_live_add(-(int64_t)bytes);
 }
 

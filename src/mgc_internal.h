@@ -705,7 +705,8 @@ void mark_after_fork_child(void) INTERNAL;
 /* World stopped, marking done: every in-use collectable span becomes unswept. */
 void sweep_prepare(void) INTERNAL;
 /* Sweep small span s, which the caller holds (owner SWEEPER_OWNER): marked
- * objects stay, the rest become free slots. The caller files it. */
+ * objects stay, the rest become free slots. The caller files it, and then
+ * counts it done. */
 void sweep_span(struct span *s) INTERNAL;
 /* Sweep everything not swept yet (the caller is busy). */
 void sweep_finish(void) INTERNAL;
@@ -713,8 +714,10 @@ void sweep_finish(void) INTERNAL;
  * left. *freed_bytes: what its death gave back to the page heap. zero_dead:
  * see heap_sweep_one_large. */
 bool sweep_one_large(uint64_t *freed_bytes, bool zero_dead) INTERNAL;
-/* An unswept span was freed explicitly: one fewer left to sweep. */
-void sweep_forget_unswept(void) INTERNAL;
+/* spans unswept spans are done with: swept and filed (or handed to a
+ * cache), or freed explicitly. sweep_remaining() reaches 0 only when no
+ * sweeper holds a span of the cycle any more. */
+void sweep_count_done(size_t spans) INTERNAL;
 /* Wake the background sweeper after a collection, starting it the first time. */
 void sweep_wake_background(void) INTERNAL;
 void sweep_read_counters(uint64_t *frees, uint64_t *freed_bytes) INTERNAL;

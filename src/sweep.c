@@ -80,12 +80,12 @@ void sweep_span(struct span *s)
         s->needs_zero = true;
         count_swept(freed, freed * s->elem_size);
     }
-    __atomic_fetch_sub(&unswept_remaining, 1, __ATOMIC_RELAXED);
 }
 
-void sweep_forget_unswept(void)
+void sweep_count_done(size_t spans)
 {
-    __atomic_fetch_sub(&unswept_remaining, 1, __ATOMIC_RELAXED);
+    /* Release: whoever sees the count reach 0 sees the spans filed. */
+    __atomic_fetch_sub(&unswept_remaining, spans, __ATOMIC_RELEASE);
 }
 
 void sweep_prepare(void)
@@ -98,7 +98,7 @@ bool sweep_one_large(uint64_t *freed_bytes, bool zero_dead)
 {
     if (!heap_sweep_one_large(freed_bytes, zero_dead))
         return false;
-    __atomic_fetch_sub(&unswept_remaining, 1, __ATOMIC_RELAXED);
+    sweep_count_done(1);
     if (*freed_bytes)
         count_swept(1, *freed_bytes);
     return true;
@@ -126,6 +126,7 @@ static bool sweep_one_busy(bool zero_dead)
                     span_zero_free_slots(spans[k]);
             }
             central_settle_swept(spans, n);
+            sweep_count_done(n);
             return true;
         }
     }
@@ -151,7 +152,7 @@ void sweep_finish(void)
 
 size_t sweep_remaining(void)
 {
-    return __atomic_load_n(&unswept_remaining, __ATOMIC_RELAXED);
+    return __atomic_load_n(&unswept_remaining, __ATOMIC_ACQUIRE);
 }
 
 /* The background sweeper: a registered thread (so that it is stopped for
