@@ -122,12 +122,16 @@ struct span *central_acquire(unsigned span_class, struct cache *cache)
             pthread_mutex_unlock(&c->lock);
             return hand_over(s);
         }
-        /* Sweep an unswept span of this class: it may have room now. */
+        /* Sweep an unswept span of this class: it may have room now. The
+         * gate is only tried, since this lock is held: when a fork is
+         * waiting for it, go to the page heap instead. */
+        if (!c->partial[c->phase ^ 1].first && !c->full[c->phase ^ 1].first)
+            break;
+        if (!sweep_gate_try_enter())
+            break;
         s = span_list_pop(&c->partial[c->phase ^ 1]);
         if (!s)
             s = span_list_pop(&c->full[c->phase ^ 1]);
-        if (!s)
-            break;
         store_relaxed(&s->owner, SWEEPER_OWNER);
         pthread_mutex_unlock(&c->lock);
         sweep_span(s);
@@ -135,6 +139,7 @@ struct span *central_acquire(unsigned span_class, struct cache *cache)
         /* With a taker, a span comes back taken, or filed as full. */
         enum settle result = settle_span(c, s, cache);
         sweep_count_done(1);
+        sweep_gate_leave();
         if (result == SETTLE_TAKEN) {
             pthread_mutex_unlock(&c->lock);
             return hand_over(s);

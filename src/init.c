@@ -17,13 +17,16 @@ static void before_fork(void)
     pthread_mutex_lock(&roots_lock);
     pthread_mutex_lock(&threads_lock);
     pthread_mutex_lock(&finalizer_lock);
+    sweep_block_for_fork();
     for (size_t i = 0; i < NUM_SPAN_CLASSES; i++)
         pthread_mutex_lock(&centrals[i].lock);
     heap_lock();
     persistent_lock_all();
 }
 
-static void after_fork_parent(void)
+/* Every lock before_fork took but the sweep gate, which the child starts
+ * afresh (sweep_after_fork_child). */
+static void unlock_after_fork(void)
 {
     persistent_unlock_all();
     heap_unlock();
@@ -36,9 +39,15 @@ static void after_fork_parent(void)
     pthread_mutex_unlock(&gc_lock);
 }
 
+static void after_fork_parent(void)
+{
+    unlock_after_fork();
+    sweep_unblock_after_fork_parent();
+}
+
 static void after_fork_child(void)
 {
-    after_fork_parent();
+    unlock_after_fork();
     world_after_fork_child();
     mark_after_fork_child();
     sweep_after_fork_child();

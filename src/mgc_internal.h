@@ -718,6 +718,14 @@ bool sweep_one_large(uint64_t *freed_bytes, bool zero_dead) INTERNAL;
  * cache), or freed explicitly. sweep_remaining() reaches 0 only when no
  * sweeper holds a span of the cycle any more. */
 void sweep_count_done(size_t spans) INTERNAL;
+/* The gate around holding spans taken off their lists to sweep (sweep.c
+ * says why): sweep_gate_try_enter never waits, so it may be called with a
+ * central lock held. */
+bool sweep_gate_try_enter(void) INTERNAL;
+void sweep_gate_leave(void) INTERNAL;
+/* The fork handler's side: no sweep under way once it returns. */
+void sweep_block_for_fork(void) INTERNAL;
+void sweep_unblock_after_fork_parent(void) INTERNAL;
 /* Wake the background sweeper after a collection, starting it the first time. */
 void sweep_wake_background(void) INTERNAL;
 void sweep_read_counters(uint64_t *frees, uint64_t *freed_bytes) INTERNAL;

@@ -27,6 +27,15 @@
 #include "mgc_internal.h"
 
 static uint64_t swept_frees, swept_freed_bytes;
+
+/* A span being swept is on no list: only its sweeper knows of it. A fork()
+ * then would leave it to no one in the child, never filed again and, its
+ * marks never cleared, its objects never scanned again. So sweepers hold
+ * this gate, shared, while they hold such a span, and the fork handler
+ * takes it exclusive. Writers first: a fork waits for the sweeps under way,
+ * not for every sweep to come (and so no sweeper may take it twice). */
+#define SWEEP_GATE_INITIALIZER PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP
+static pthread_rwlock_t sweep_gate = SWEEP_GATE_INITIALIZER;
 static size_t unswept_remaining;      /* spans still to sweep this cycle */
 static unsigned sweep_cursor;         /* where sweep_one looks first */
 
@@ -94,7 +103,28 @@ void sweep_prepare(void)
     __atomic_store_n(&unswept_remaining, spans, __ATOMIC_RELAXED);
 }
 
-bool sweep_one_large(uint64_t *freed_bytes, bool zero_dead)
+bool sweep_gate_try_enter(void)
+{
+    return pthread_rwlock_tryrdlock(&sweep_gate) == 0;
+}
+
+void sweep_gate_leave(void)
+{
+    pthread_rwlock_unlock(&sweep_gate);
+}
+
+void sweep_block_for_fork(void)
+{
+    pthread_rwlock_wrlock(&sweep_gate);
+}
+
+void sweep_unblock_after_fork_parent(void)
+{
+    pthread_rwlock_unlock(&sweep_gate);
+}
+
+/* sweep_one_large, the caller inside the gate. */
+static bool sweep_one_large_gated(uint64_t *freed_bytes, bool zero_dead)
 {
     if (!heap_sweep_one_large(freed_bytes, zero_dead))
         return false;
@@ -104,15 +134,17 @@ bool sweep_one_large(uint64_t *freed_bytes, bool zero_dead)
     return true;
 }
 
-/* Sweep a batch of unswept spans of one class, or one large object; false
- * when nothing is left. The caller is busy. zero_dead: the caller is the
- * background sweeper, which zeroes what it frees (see above). A span's free
- * slots are zeroed while the sweeper still holds it: nobody allocates from
- * it meanwhile, and frees by others wait in its freed bitmap. */
-static bool sweep_one_busy(bool zero_dead)
+bool sweep_one_large(uint64_t *freed_bytes, bool zero_dead)
 {
-    if (__atomic_load_n(&unswept_remaining, __ATOMIC_RELAXED) == 0)
-        return false;
+    pthread_rwlock_rdlock(&sweep_gate);
+    bool swept = sweep_one_large_gated(freed_bytes, zero_dead);
+    pthread_rwlock_unlock(&sweep_gate);
+    return swept;
+}
+
+/* sweep_one_busy, the caller inside the gate. */
+static bool sweep_one_busy_gated(bool zero_dead)
+{
     unsigned start = __atomic_load_n(&sweep_cursor, __ATOMIC_RELAXED);
     for (unsigned i = 0; i < NUM_CACHED_CLASSES; i++) {
         unsigned span_class = (start + i) % NUM_CACHED_CLASSES;
@@ -131,7 +163,22 @@ static bool sweep_one_busy(bool zero_dead)
         }
     }
     uint64_t freed_bytes;
-    return sweep_one_large(&freed_bytes, zero_dead);
+    return sweep_one_large_gated(&freed_bytes, zero_dead);
+}
+
+/* Sweep a batch of unswept spans of one class, or one large object; false
+ * when nothing is left. The caller is busy. zero_dead: the caller is the
+ * background sweeper, which zeroes what it frees (see above). A span's free
+ * slots are zeroed while the sweeper still holds it: nobody allocates from
+ * it meanwhile, and frees by others wait in its freed bitmap. */
+static bool sweep_one_busy(bool zero_dead)
+{
+    if (__atomic_load_n(&unswept_remaining, __ATOMIC_RELAXED) == 0)
+        return false;
+    pthread_rwlock_rdlock(&sweep_gate);
+    bool swept = sweep_one_busy_gated(zero_dead);
+    pthread_rwlock_unlock(&sweep_gate);
+    return swept;
 }
 
 /* Sweep a batch, or one large object, in a busy stretch of its own; false
@@ -185,6 +232,9 @@ void sweep_wake_background(void)
 
 void sweep_after_fork_child(void)
 {
-    /* The sweeper thread did not survive the fork. */
+    /* The sweeper thread did not survive the fork. The gate, taken by this
+     * thread under another thread id, starts afresh. */
+    static const pthread_rwlock_t fresh_gate = SWEEP_GATE_INITIALIZER;
+    sweep_gate = fresh_gate;
     service_after_fork_child(&sweeper);
 }

@@ -23,6 +23,19 @@ static NOINLINE void make_garbage(size_t bytes)
     }
 }
 
+/* Allocate small garbage until the pacer starts a collection: unlike
+ * mgc_collect, an automatic collection leaves sweeping to whoever needs a
+ * span, and to the background sweeper. */
+static void allocate_until_a_collection(void)
+{
+    struct mgc_stats before, after;
+    mgc_read_stats(&before);
+    do {
+        make_garbage(64 << 10);
+        mgc_read_stats(&after);
+    } while (after.num_gc == before.num_gc);
+}
+
 static uint64_t memory_held(const struct mgc_stats *s)
 {
     return s->heap_sys - s->heap_released + s->gc_sys + s->other_sys;
@@ -429,6 +442,70 @@ TEST(fork_while_threads_allocate)
         CHECK(check_pattern(kept[i], 100, (unsigned)i));
 }
 
+/* fork() while the background sweeper holds spans it took off their lists.
+ * The child must get every span back: one left to no one would keep the
+ * marks of the parent's collection, and the child's collections would then
+ * skip scanning its objects and free what they point to. Here a list of
+ * 48-byte nodes shares its spans with three times as much garbage, and
+ * dead large objects give the sweeper zeroing to do; right after an
+ * automatic collection the parent forks, and the child collects three times
+ * under pressure and walks the list, checking every node. */
+enum { FORK_NODES = 20000 };
+struct fork_node {
+    struct fork_node *next;
+    unsigned char bytes[40];
+};
+static struct fork_node *volatile fork_list;
+
+static NOINLINE void make_fork_list(void)
+{
+    struct fork_node *head = NULL;
+    for (int i = 0; i < FORK_NODES; i++) {
+        struct fork_node *n = mgc_alloc(sizeof *n);
+        CHECK(n != NULL);
+        n->next = head;
+        fill_pattern(n->bytes, sizeof n->bytes, (unsigned)i);
+        head = n;
+        for (int g = 0; g < 3; g++)
+            memset(mgc_alloc(sizeof *n), 0xaa, sizeof *n);
+        if (i % 200 == 0)
+            memset(mgc_alloc((size_t)256 << 10), 0xbb, (size_t)256 << 10);
+    }
+    fork_list = head;
+}
+
+static bool fork_list_intact(void)
+{
+    int i = FORK_NODES;
+    for (struct fork_node *n = fork_list; n; n = n->next)
+        if (--i < 0 || !check_pattern(n->bytes, sizeof n->bytes, (unsigned)i))
+            return false;
+    return i == 0;
+}
+
+TEST(fork_while_the_background_sweeper_holds_spans)
+{
+    for (int round = 0; round < 10; round++) {
+        mgc_set_gc_percent(-1);
+        make_fork_list();
+        scrub_stack();
+        mgc_set_gc_percent(100);
+        allocate_until_a_collection();
+        pid_t pid = fork();
+        if (pid == 0) {
+            for (int i = 0; i < 3; i++) {
+                make_garbage(8 << 20);
+                mgc_collect();
+            }
+            _exit(fork_list_intact() ? 0 : 3);
+        }
+        int status;
+        CHECK(waitpid(pid, &status, 0) == pid);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        CHECK(fork_list_intact());
+    }
+}
+
 ENV_TEST(suspend_signal_from_environment, "MGC_SUSPEND_SIGNAL=SIGUSR1")
 {
     keep_allocating = 1;
@@ -567,19 +644,6 @@ TEST(background_sweeper_keeps_nothing_alive)
         mgc_collect();
         CHECK(almost_nothing_allocated(round));
     }
-}
-
-/* Allocate small garbage until the pacer starts a collection: unlike
- * mgc_collect, an automatic collection leaves sweeping to whoever needs a
- * span, and to the background sweeper. */
-static void allocate_until_a_collection(void)
-{
-    struct mgc_stats before, after;
-    mgc_read_stats(&before);
-    do {
-        make_garbage(64 << 10);
-        mgc_read_stats(&after);
-    } while (after.num_gc == before.num_gc);
 }
 
 /* Wait (at most ten seconds) for the background sweeper to finish the
