@@ -825,6 +825,32 @@ TEST(background_sweeper_zeroes_freed_small_slots)
     check_span_test_survivors();
 }
 
+/* An empty span whose slots still hold old bytes must go back to the page
+ * heap as dirty pages. Every 48-byte object is dropped, each left holding
+ * 0xab; an explicit collection sweeps them on this thread (which zeroes
+ * nothing), racing the background sweeper (which zeroes what it takes).
+ * Objects of another class, which take the freed pages, must read as zero
+ * whoever swept them. */
+TEST(empty_spans_with_old_bytes_go_back_dirty)
+{
+    /* How many spans each sweeper gets varies: four rounds. */
+    for (int round = 0; round < 4; round++) {
+        make_span_test_objects();
+        for (int i = 0; i < SPAN_TEST_OBJECTS; i++) {
+            memset(span_test_objects[i], 0xab, SPAN_TEST_SIZE);
+            span_test_objects[i] = NULL;
+        }
+        scrub_stack();
+        mgc_set_gc_percent(100);
+        mgc_collect();
+        for (int i = 0; i < SPAN_TEST_OBJECTS; i++) {
+            unsigned char *fresh = mgc_alloc(112);
+            CHECK(fresh != NULL && all_zero(fresh, 112));
+            memset(fresh, 0xee, 112);
+        }
+    }
+}
+
 /* Marking leaves no stale pointers behind in the collecting thread's
  * registers. This thread collects while its tree is live (with two marking
  * threads, so work items are shared out), drops the tree, and then spins
