@@ -29,10 +29,6 @@
 #define FREE_LIST_PAGES 128 /* runs shorter than this have a list per length */
 #define ARENA_HINT_START ((uintptr_t)0x2000 << 32)
 #define HEAP_RETAIN_MIN ((size_t)8 << 20) /* free pages kept without releasing */
-/* The largest dead object the background sweeper zeroes before freeing it
- * (1 MiB): the zeroing is a busy stretch, which a stop of the world waits
- * for. */
-#define ZERO_DEAD_MAX_PAGES 128
 /* Cycles whose needs keep pages held. With 8, binary trees (whose phases
  * swing the goal between 128 and 256 MiB) gave back and faulted in again
  * about 200 huge pages per run (2 ms each here); with 32, half as many. */

@@ -446,6 +446,10 @@ void central_release(struct span *s) INTERNAL;
  * lock once per batch rather than once per span, and contends less with
  * allocating threads. */
 #define SWEEP_BATCH 16
+/* The most the background sweeper zeroes in one busy stretch (1 MiB), as
+ * one dead large object or a batch of small spans: a stop of the world
+ * waits for the stretch to end. */
+#define ZERO_DEAD_MAX_PAGES 128
 size_t central_take_unswept(unsigned span_class, struct span **spans, size_t max) INTERNAL;
 void central_settle_swept(struct span *const *spans, size_t n) INTERNAL;
 size_t central_flip_phase(void) INTERNAL;

@@ -149,7 +149,13 @@ static bool sweep_one_busy_gated(bool zero_dead)
     for (unsigned i = 0; i < NUM_CACHED_CLASSES; i++) {
         unsigned span_class = (start + i) % NUM_CACHED_CLASSES;
         struct span *spans[SWEEP_BATCH];
-        size_t n = central_take_unswept(span_class, spans, SWEEP_BATCH);
+        size_t max = SWEEP_BATCH;
+        if (zero_dead) {
+            size_t pages = class_to_pages[span_class_size_class(span_class)];
+            if (max * pages > ZERO_DEAD_MAX_PAGES)
+                max = ZERO_DEAD_MAX_PAGES / pages;
+        }
+        size_t n = central_take_unswept(span_class, spans, max);
         if (n) {
             __atomic_store_n(&sweep_cursor, span_class, __ATOMIC_RELAXED);
             for (size_t k = 0; k < n; k++) {
