@@ -24,14 +24,18 @@ static void before_fork(void)
     persistent_lock_all();
 }
 
-/* Every lock before_fork took but the sweep gate, which the child starts
- * afresh (sweep_after_fork_child). */
-static void unlock_after_fork(void)
+/* Every lock before_fork took, in the reverse order. The order matters in
+ * the parent: with the collection lock given back before the sweep gate, a
+ * collection could start, stop this thread still holding the gate, and
+ * wait for a sweeper blocked on it. The child, alone, starts the gate
+ * afresh instead (taken under another thread id, it cannot be unlocked). */
+static void unlock_after_fork(bool in_child)
 {
     persistent_unlock_all();
     heap_unlock();
     for (size_t i = NUM_SPAN_CLASSES; i-- > 0;)
         pthread_mutex_unlock(&centrals[i].lock);
+    sweep_unblock_after_fork(in_child);
     pthread_mutex_unlock(&finalizer_lock);
     pthread_mutex_unlock(&threads_lock);
     pthread_mutex_unlock(&roots_lock);
@@ -41,13 +45,12 @@ static void unlock_after_fork(void)
 
 static void after_fork_parent(void)
 {
-    unlock_after_fork();
-    sweep_unblock_after_fork_parent();
+    unlock_after_fork(false);
 }
 
 static void after_fork_child(void)
 {
-    unlock_after_fork();
+    unlock_after_fork(true);
     world_after_fork_child();
     mark_after_fork_child();
     sweep_after_fork_child();

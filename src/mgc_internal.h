@@ -729,7 +729,8 @@ bool sweep_gate_try_enter(void) INTERNAL;
 void sweep_gate_leave(void) INTERNAL;
 /* The fork handler's side: no sweep under way once it returns. */
 void sweep_block_for_fork(void) INTERNAL;
-void sweep_unblock_after_fork_parent(void) INTERNAL;
+/* in_child: the gate starts afresh rather than being unlocked. */
+void sweep_unblock_after_fork(bool in_child) INTERNAL;
 /* Wake the background sweeper after a collection, starting it the first time. */
 void sweep_wake_background(void) INTERNAL;
 void sweep_read_counters(uint64_t *frees, uint64_t *freed_bytes) INTERNAL;

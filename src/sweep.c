@@ -118,9 +118,13 @@ void sweep_block_for_fork(void)
     pthread_rwlock_wrlock(&sweep_gate);
 }
 
-void sweep_unblock_after_fork_parent(void)
+void sweep_unblock_after_fork(bool in_child)
 {
-    pthread_rwlock_unlock(&sweep_gate);
+    static const pthread_rwlock_t fresh_gate = SWEEP_GATE_INITIALIZER;
+    if (in_child)
+        sweep_gate = fresh_gate;
+    else
+        pthread_rwlock_unlock(&sweep_gate);
 }
 
 /* sweep_one_large, the caller inside the gate. */
@@ -238,9 +242,6 @@ void sweep_wake_background(void)
 
 void sweep_after_fork_child(void)
 {
-    /* The sweeper thread did not survive the fork. The gate, taken by this
-     * thread under another thread id, starts afresh. */
-    static const pthread_rwlock_t fresh_gate = SWEEP_GATE_INITIALIZER;
-    sweep_gate = fresh_gate;
+    /* The sweeper thread did not survive the fork. */
     service_after_fork_child(&sweeper);
 }
