@@ -205,6 +205,12 @@ void sweep_finish(void)
 {
     while (sweep_one_busy(false)) {
     }
+    /* Other sweepers may still hold spans they took: wait until they let go
+     * of the gate, so that on return every span of the cycle is swept and
+     * filed (mgc_collect's statistics count every free, and a heap about to
+     * grow has reclaimed all it can). */
+    pthread_rwlock_wrlock(&sweep_gate);
+    pthread_rwlock_unlock(&sweep_gate);
 }
 
 size_t sweep_remaining(void)
