@@ -45,6 +45,19 @@ TEST(span_tail_waste_at_most_an_eighth)
     }
 }
 
+TEST(spans_are_at_least_32_kib_or_full_bitmaps)
+{
+    /* A span of one page would cost a page-heap round trip every 512
+     * objects of 16 bytes; the table gives every class at least 32 KiB,
+     * unless one page more would hold more objects than the bitmaps do. */
+    for (unsigned c = 1; c < NUM_SIZE_CLASSES; c++) {
+        size_t span = (size_t)class_to_pages[c] * PAGE_SIZE;
+        CHECK(span >= 32768 || (span + PAGE_SIZE) / class_to_size[c] > 32 * 64);
+    }
+    /* Tiny blocks use the 16-byte class's spans: 2048 blocks of 4 pages. */
+    CHECK_EQ((size_t)class_to_pages[TINY_SIZE_CLASS] * PAGE_SIZE / TINY_SIZE, 2048);
+}
+
 TEST(every_size_maps_to_the_smallest_class_that_fits)
 {
     CHECK_EQ(size_to_class(0), 0);
