@@ -7,14 +7,16 @@
  * of it keeps the whole block. Noscan objects are marked but never read.
  * Uncollectable objects are roots: they are scanned up front, never marked.
  *
- * Work is a range of words to scan. Each marking thread keeps a block of
- * work items; a full block goes to a shared pool, and a thread with nothing
- * left takes a block from the pool. Marking ends when every thread is idle
- * and the pool is empty. Large objects are cut into chunks of MARK_CHUNK
- * bytes, so that one big array is shared among threads and no range is ever
- * pushed whole: memory for pending work stays small even for a
- * ten-million-node list (depth first, one item per node at a time) or a
- * huge array of pointers (one chunk's children at a time).
+ * Work is a range of words to scan. Each marking thread keeps two blocks of
+ * work items; when both are full, one goes to a shared pool, and a thread
+ * with nothing left takes a block from the pool. Marking ends when every
+ * thread is idle and the pool is empty. A range longer than MARK_CHUNK
+ * (2 KiB) is scanned a chunk at a time, the next chunks queued as items of
+ * their own, so that one big array is shared among threads: a chunk's
+ * children (at most 256) fit in the two blocks of the thread that scans it.
+ * Memory for pending work stays small even for a ten-million-node list
+ * (depth first, one item per node at a time) or a huge array of pointers
+ * (at most SPLIT_CHUNKS chunks queued at once, and their children).
  *
  * The collecting thread marks too; helpers (MGC_DEBUG=gcprocs=N, default one
  * per core, all told) wait on a condition variable between collections.
@@ -31,7 +33,8 @@
 #include "mgc_internal.h"
 
 #define WORK_BLOCK_ITEMS 254
-#define MARK_CHUNK ((uintptr_t)64 << 10)
+#define MARK_CHUNK ((uintptr_t)2 << 10)
+#define SPLIT_CHUNKS 1024
 #define MAX_WORKERS 64
 
 struct work_item {
@@ -44,8 +47,10 @@ struct work_block {
     struct work_item items[WORK_BLOCK_ITEMS];
 };
 
+/* A marker works from block and keeps a second block of its own, spare
+ * (NULL until block first fills), before it shares any (make_room). */
 struct marker {
-    struct work_block *block;
+    struct work_block *block, *spare;
     uint64_t marked_bytes, marked_objects;
 };
 
@@ -109,9 +114,24 @@ static void publish_locked(struct work_block *b)
     pthread_cond_signal(&pool.work_ready);
 }
 
-/* The marker's block is full: move it to the pool and start a new one. */
-static void share_block(struct marker *m)
+/*
+ * The marker's block is full. Switch to the spare block if it is empty;
+ * otherwise publish the spare (the older work) to the pool, keep the full
+ * block as the spare, and start a new one. Two blocks of its own let a
+ * thread scan most of what it pushed itself, while its cache still holds
+ * those items, instead of shipping every full block to the pool, where
+ * the other thread took it, each item a cache miss on its core. Marking an
+ * array of a million 16-byte objects on two threads took 2.3 ms that way,
+ * and 5 to 7 ms in some runs (one thread: 3.3 ms); now 1.7 to 1.8 ms.
+ */
+static void make_room(struct marker *m)
 {
+    struct work_block *spare = m->spare;
+    if (spare && spare->count == 0) {
+        m->spare = m->block;
+        m->block = spare;
+        return;
+    }
     pthread_mutex_lock(&pool.lock);
     struct work_block *fresh = new_block_locked();
     if (!fresh) {
@@ -120,9 +140,27 @@ static void share_block(struct marker *m)
         pthread_mutex_unlock(&pool.lock);
         return;
     }
-    publish_locked(m->block);
+    if (spare)
+        publish_locked(spare);
+    m->spare = m->block;
     m->block = fresh;
     pthread_mutex_unlock(&pool.lock);
+}
+
+/* Another marker waits and the pool is empty: hand it the spare block's
+ * items, if there are any, taking an empty block in exchange. */
+static bool share_spare(struct marker *m)
+{
+    if (!m->spare || m->spare->count == 0)
+        return false;
+    pthread_mutex_lock(&pool.lock);
+    struct work_block *fresh = new_block_locked();
+    if (fresh) {
+        publish_locked(m->spare);
+        m->spare = fresh;
+    }
+    pthread_mutex_unlock(&pool.lock);
+    return fresh != NULL;
 }
 
 /* Copy n items forwards, a word at a time through general registers (so
@@ -192,33 +230,24 @@ static ALWAYS_INLINE void scan_range(struct marker *m, struct tally *tally, uint
 
 READS_FOREIGN_MEMORY static NOINLINE void push_work_slow(struct marker *m, uintptr_t start, uintptr_t end)
 {
-    for (;;) {
-        struct work_block *b = m->block;
-        if (b->count == WORK_BLOCK_ITEMS) {
-            share_block(m);
-            if (m->block == b) {
-                /* No memory for more blocks: scan in place. */
-                struct tally tally = {0};
-                scan_range(m, &tally, start, end);
-                add_tally(m, &tally);
-                return;
-            }
-            b = m->block;
-        }
-        uintptr_t piece_end = end - start > MARK_CHUNK ? start + MARK_CHUNK : end;
-        b->items[b->count++] = (struct work_item){start, piece_end};
-        if (piece_end == end)
-            return;
-        start = piece_end;
+    struct work_block *b = m->block;
+    make_room(m);
+    if (m->block == b) {
+        /* No memory for more blocks: scan in place. */
+        struct tally tally = {0};
+        scan_range(m, &tally, start, end);
+        add_tally(m, &tally);
+        return;
     }
+    m->block->items[m->block->count++] = (struct work_item){start, end};
 }
 
-/* Queue [start, end) for scanning. Inlined for the common case, a range of
- * at most one chunk and room in the block: one store. */
+/* Queue [start, end) for scanning. Inlined for the common case, room in the
+ * block: one store. */
 static ALWAYS_INLINE void push_work(struct marker *m, uintptr_t start, uintptr_t end)
 {
     struct work_block *b = m->block;
-    if (likely(b->count < WORK_BLOCK_ITEMS && end - start <= MARK_CHUNK)) {
+    if (likely(b->count < WORK_BLOCK_ITEMS)) {
         b->items[b->count++] = (struct work_item){start, end};
         return;
     }
@@ -328,8 +357,12 @@ static ALWAYS_INLINE bool next_item(struct marker *m, struct work_item *out)
 {
     struct work_block *b = m->block;
     if (unlikely(!b->count)) {
-        if (!refill_from_pool(m))
+        if (m->spare && m->spare->count) {
+            m->block = m->spare;
+            m->spare = b;
+        } else if (!refill_from_pool(m)) {
             return false;
+        }
         b = m->block;
     }
     /* Field by field: the item was most likely stored a moment ago as two
@@ -341,19 +374,44 @@ static ALWAYS_INLINE bool next_item(struct marker *m, struct work_item *out)
     return true;
 }
 
+/* [start, end) is longer than a chunk: queue what lies past the next
+ * SPLIT_CHUNKS chunks as one item (split again when taken), the rest of
+ * those chunks as an item each, and return the end of the first chunk, to
+ * scan now. Pending work for one range is then at most SPLIT_CHUNKS items,
+ * however long the range. (Start and end go by value: with the item's
+ * address taken, the compiler moved items through vector registers, and a
+ * 16-byte load of an item just stored as two words stalls.) */
+static NOINLINE uintptr_t split_range(struct marker *m, uintptr_t start, uintptr_t end)
+{
+    uintptr_t batch_end = end - start > SPLIT_CHUNKS * MARK_CHUNK ? start + SPLIT_CHUNKS * MARK_CHUNK : end;
+    if (batch_end < end)
+        push_work(m, batch_end, end);
+    /* Highest first, so that the chunks are taken in address order. */
+    uintptr_t piece_end = batch_end;
+    for (uintptr_t piece = start + (batch_end - start - 1) / MARK_CHUNK * MARK_CHUNK; piece > start; piece -= MARK_CHUNK) {
+        push_work(m, piece, piece_end);
+        piece_end = piece;
+    }
+    return start + MARK_CHUNK;
+}
+
 READS_FOREIGN_MEMORY static void drain(struct marker *m)
 {
     struct work_item item;
     struct tally tally = {0};
     unsigned since_share = 0;
     while (next_item(m, &item)) {
+        if (item.end - item.start > MARK_CHUNK)
+            item.end = split_range(m, item.start, item.end);
         scan_range(m, &tally, item.start, item.end);
         /* Keep idle threads fed: every so often, if someone waits and we
-         * have work to spare, hand half of it over. */
+         * have work to spare, hand the spare block over, or else half of
+         * our current block. */
         if (++since_share >= 16) {
             since_share = 0;
-            if (m->block->count >= 4 && __atomic_load_n(&pool.idle, __ATOMIC_RELAXED) > 0 &&
-                __atomic_load_n(&pool.full_count, __ATOMIC_RELAXED) == 0)
+            if (__atomic_load_n(&pool.idle, __ATOMIC_RELAXED) > 0 &&
+                __atomic_load_n(&pool.full_count, __ATOMIC_RELAXED) == 0 && !share_spare(m) &&
+                m->block->count >= 4)
                 share_half(m);
         }
     }
@@ -376,11 +434,13 @@ static void finish_marker(struct marker *m)
     pthread_mutex_lock(&pool.lock);
     pool.marked_bytes += m->marked_bytes;
     pool.marked_objects += m->marked_objects;
-    if (m->block) {
-        m->block->next = pool.empty;
-        pool.empty = m->block;
-        m->block = NULL;
-    }
+    struct work_block *blocks[2] = {m->block, m->spare};
+    for (int i = 0; i < 2; i++)
+        if (blocks[i]) {
+            blocks[i]->next = pool.empty;
+            pool.empty = blocks[i];
+        }
+    m->block = m->spare = NULL;
     pthread_mutex_unlock(&pool.lock);
 }
 
@@ -561,14 +621,15 @@ void mark_heap(const struct root_range *roots, size_t nroots, struct mark_result
     pthread_cond_broadcast(&pool.helpers_go);
     pthread_mutex_unlock(&pool.lock);
 
-    if (m.block) {
+    bool marking = m.block != NULL;
+    if (marking) {
         struct mark_context ctx = {roots, nroots, &m};
         with_registers_spilled(mark_from_here, &ctx);
     }
     finish_marker(&m);
 
     pthread_mutex_lock(&pool.lock);
-    if (!m.block)
+    if (!marking)
         leave_without_work_locked();
     while (pool.helpers_running)
         pthread_cond_wait(&pool.helpers_done, &pool.lock);
