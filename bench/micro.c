@@ -11,7 +11,10 @@
  *
  * Usage: micro_BACKEND [SCALE [CASE]]. SCALE multiplies the object counts;
  * CASE, when given, runs only the cases whose name contains it (for
- * profiling one case at a time, e.g. "100KiB").
+ * profiling one case at a time, e.g. "100KiB"). With MICRO_ROUNDS=1 in the
+ * environment, every timed round of the alloc cases is printed on stderr as
+ * well, where MGC_DEBUG=gctrace=1 puts its lines between them: which rounds
+ * had a collection, and what each cost.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -40,6 +43,7 @@ static int compare_doubles(const void *a, const void *b)
 #define KEEP(p) __asm__ volatile("" : : "r"(p) : "memory")
 
 static void **batch;
+static int print_rounds;
 
 static double time_alloc(size_t size, int noscan, size_t count)
 {
@@ -58,6 +62,8 @@ static double time_alloc(size_t size, int noscan, size_t count)
             for (size_t i = 0; i < count; i++)
                 batch[i] = backend_alloc(size);
         samples[r] = (now_ns() - start) / (double)count;
+        if (print_rounds)
+            fprintf(stderr, "alloc %zu B round %d: %.2f ns\n", size, r, samples[r]);
         KEEP(batch);
         if (BACKEND_IS_GC) {
             memset(batch, 0, count * sizeof *batch);
@@ -92,6 +98,7 @@ int main(int argc, char **argv)
 {
     double scale = argc > 1 ? atof(argv[1]) : 1.0;
     const char *only = argc > 2 ? argv[2] : NULL;
+    print_rounds = getenv("MICRO_ROUNDS") && strcmp(getenv("MICRO_ROUNDS"), "1") == 0;
     backend_init();
     struct {
         const char *name;
