@@ -65,21 +65,36 @@ uint64_t span_fold_freed_word(struct span *s, size_t w)
     return freed;
 }
 
+/* Zero slots [from, to) of s. */
+static void zero_slots(const struct span *s, size_t from, size_t to)
+{
+    if (to > from)
+        memset((void *)(s->start + from * s->elem_size), 0, (to - from) * s->elem_size);
+}
+
 void span_zero_free_slots(struct span *s)
 {
+    /* One memset for each run of consecutive free slots, runs that cross
+     * from one bitmap word into the next included: a span left empty is
+     * cleared in one call, not one per 64 slots. */
     size_t nwords = bitmap_words(s->nelems);
+    size_t run_start = 0, run_end = 0;
     for (size_t w = 0; w < nwords; w++) {
         uint64_t free_bits = ~load_relaxed64(&s->alloc_bits[w]) & span_word_mask(s, w);
         while (free_bits) {
-            /* Clear each run of consecutive free slots with one memset. */
             size_t first = (size_t)__builtin_ctzll(free_bits);
             uint64_t run = free_bits >> first;
             size_t length = ~run ? (size_t)__builtin_ctzll(~run) : 64 - first;
-            uintptr_t p = s->start + (w * 64 + first) * s->elem_size;
-            memset((void *)p, 0, length * s->elem_size);
+            size_t start = w * 64 + first;
+            if (start != run_end) {
+                zero_slots(s, run_start, run_end);
+                run_start = start;
+            }
+            run_end = start + length;
             free_bits &= length + first >= 64 ? 0 : ~(uint64_t)0 << (first + length);
         }
     }
+    zero_slots(s, run_start, run_end);
     s->needs_zero = false;
 }
 
