@@ -91,13 +91,20 @@ unsigned mark_workers_wanted(void)
 
 /* ---- Work blocks ------------------------------------------------------------------------- */
 
+static bool refuse_new_blocks; /* tests: as if out of memory for new blocks */
+
+void mark_refuse_new_blocks_for_testing(bool refuse)
+{
+    refuse_new_blocks = refuse;
+}
+
 /* Pool lock held. NULL only when out of memory. */
 static struct work_block *new_block_locked(void)
 {
     struct work_block *b = pool.empty;
     if (b)
         pool.empty = b->next;
-    else
+    else if (!refuse_new_blocks)
         b = fixed_alloc(&pool.blocks);
     if (b) {
         b->next = NULL;
@@ -401,6 +408,13 @@ READS_FOREIGN_MEMORY static void drain(struct marker *m)
     struct tally tally = {0};
     unsigned since_share = 0;
     while (next_item(m, &item)) {
+        /* Chunks must start on a word: from an unaligned start, the word
+         * across each chunk boundary would belong to neither chunk. A range
+         * with no whole word in it (or inverted: a thread parked on a stack
+         * of its own above its recorded base) is then empty. */
+        item.start = (item.start + 7) & ~(uintptr_t)7;
+        if (item.start >= item.end)
+            continue;
         if (item.end - item.start > MARK_CHUNK)
             item.end = split_range(m, item.start, item.end);
         scan_range(m, &tally, item.start, item.end);
@@ -609,9 +623,18 @@ void mark_heap(const struct root_range *roots, size_t nroots, struct mark_result
     pool.arena_table = load_relaxed(&arena_table);
 
     pthread_mutex_lock(&pool.lock);
-    /* The collector's block first: a failure to get one is handled after
-     * the helpers were counted in. */
+    /* The collector's block first. A collection that marked nothing would
+     * free every object, so when there is no memory for even one block,
+     * the collector marks with one kept in reserve (and, that one full,
+     * scans in place). Only the collector takes it, when the pool has no
+     * block to give, so it is never in use twice. */
+    static struct work_block reserve_block;
     struct marker m = {.block = new_block_locked()};
+    if (!m.block) {
+        m.block = &reserve_block;
+        reserve_block.next = NULL;
+        reserve_block.count = 0;
+    }
     pool.workers = workers;
     pool.idle = 0;
     pool.done = false;
@@ -621,16 +644,11 @@ void mark_heap(const struct root_range *roots, size_t nroots, struct mark_result
     pthread_cond_broadcast(&pool.helpers_go);
     pthread_mutex_unlock(&pool.lock);
 
-    bool marking = m.block != NULL;
-    if (marking) {
-        struct mark_context ctx = {roots, nroots, &m};
-        with_registers_spilled(mark_from_here, &ctx);
-    }
+    struct mark_context ctx = {roots, nroots, &m};
+    with_registers_spilled(mark_from_here, &ctx);
     finish_marker(&m);
 
     pthread_mutex_lock(&pool.lock);
-    if (!marking)
-        leave_without_work_locked();
     while (pool.helpers_running)
         pthread_cond_wait(&pool.helpers_done, &pool.lock);
     out->marked_bytes = pool.marked_bytes;

@@ -702,6 +702,8 @@ void mark_heap(const struct root_range *roots, size_t nroots, struct mark_result
 void mark_start_helpers(void) INTERNAL;
 /* How many threads mark (MGC_DEBUG=gcprocs, else one per core). */
 unsigned mark_workers_wanted(void) INTERNAL;
+/* Tests: make new_block_locked fail as if out of memory (true) or not. */
+void mark_refuse_new_blocks_for_testing(bool refuse) INTERNAL;
 void mark_after_fork_child(void) INTERNAL;
 
 /* ---- Sweeping (sweep.c) ---------------------------------------------------------------------- */

@@ -985,10 +985,10 @@ struct holder {
     unsigned char *leaf;
 };
 
-static void mark_many_small_objects(void)
+static void mark_many_small_objects(int N)
 {
-    enum { N = 300000, LEAF = 24 };
-    struct holder **holders = mgc_alloc(N * sizeof *holders);
+    enum { LEAF = 24 };
+    struct holder **holders = mgc_alloc((size_t)N * sizeof *holders);
     CHECK(holders != NULL);
     live[0] = holders;
     for (int i = 0; i < N; i++) {
@@ -1000,8 +1000,11 @@ static void mark_many_small_objects(void)
     }
     for (int round = 0; round < 5; round++) {
         mgc_collect();
-        for (int k = 0; k < N / 4; k++)
-            memset(mgc_alloc_noscan(LEAF), 0xee, LEAF);
+        for (int k = 0; k < N / 4; k++) {
+            unsigned char *garbage = mgc_alloc_noscan(LEAF);
+            CHECK(garbage != NULL);
+            memset(garbage, 0xee, LEAF);
+        }
         int broken = 0;
         for (int i = 0; i < N; i++)
             broken += !check_pattern(holders[i]->leaf, LEAF, (unsigned)i);
@@ -1010,5 +1013,19 @@ static void mark_many_small_objects(void)
     live[0] = NULL;
 }
 
-ENV_TEST(one_marker_loses_no_pushed_work, "MGC_DEBUG=gcprocs=1") { mark_many_small_objects(); }
-ENV_TEST(two_markers_lose_no_pushed_work, "MGC_DEBUG=gcprocs=2") { mark_many_small_objects(); }
+ENV_TEST(one_marker_loses_no_pushed_work, "MGC_DEBUG=gcprocs=1") { mark_many_small_objects(300000); }
+ENV_TEST(two_markers_lose_no_pushed_work, "MGC_DEBUG=gcprocs=2") { mark_many_small_objects(300000); }
+
+/* With no memory for work blocks at all, from the first collection on, the
+ * collections must still mark everything: the collector marks with a block
+ * kept in reserve and, once that is full, scans in place. (It used to mark
+ * nothing, and every object was freed.) Helpers get no block and sit out. */
+ENV_TEST(collection_without_memory_for_work_blocks_marks_everything, "MGC_DEBUG=gcprocs=2")
+{
+    mgc_init();
+    mark_refuse_new_blocks_for_testing(true);
+    struct tree_node *volatile tree = build_tree(TREE_DEPTH);
+    mark_many_small_objects(20000);
+    CHECK_EQ(count_nodes(tree), (2L << TREE_DEPTH) - 1);
+    mark_refuse_new_blocks_for_testing(false);
+}

@@ -279,6 +279,28 @@ TEST(retained_from_registered_range)
     free(table);
 }
 
+/* A registered range need not start on a word. Marking scans a long range
+ * 2 KiB at a time, and the word across each 2 KiB boundary (counted from
+ * an unaligned start) must still be read: before chunks were made to start
+ * on a word, the objects held at table + 2048, + 4096, ... were freed. */
+TEST(retained_from_unaligned_registered_range)
+{
+    enum { WORDS = 4096 };
+    void **table = malloc((WORDS + 1) * sizeof(void *));
+    CHECK(table != NULL);
+    mgc_add_roots((char *)table + 3, WORDS * sizeof(void *));
+    for (int i = 1; i < WORDS; i++)
+        table[i] = make_patterned(24, (unsigned)i, false);
+    scrub_stack();
+    collect_under_pressure(5);
+    int broken = 0;
+    for (int i = 1; i < WORDS; i++)
+        broken += !check_pattern(table[i], 24, (unsigned)i);
+    CHECK_EQ(broken, 0);
+    mgc_remove_roots((char *)table + 3, WORDS * sizeof(void *));
+    free(table);
+}
+
 static NOINLINE void fill_unregistered(void **table, uintptr_t *hidden, int n)
 {
     for (int i = 0; i < n; i++) {
