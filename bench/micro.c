@@ -98,7 +98,8 @@ int main(int argc, char **argv)
 {
     double scale = argc > 1 ? atof(argv[1]) : 1.0;
     const char *only = argc > 2 ? argv[2] : NULL;
-    print_rounds = getenv("MICRO_ROUNDS") && strcmp(getenv("MICRO_ROUNDS"), "1") == 0;
+    const char *rounds = getenv("MICRO_ROUNDS");
+    print_rounds = rounds && strcmp(rounds, "1") == 0;
     backend_init();
     struct {
         const char *name;

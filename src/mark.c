@@ -35,6 +35,8 @@
 #define WORK_BLOCK_ITEMS 254
 #define MARK_CHUNK ((uintptr_t)2 << 10)
 #define SPLIT_CHUNKS 1024
+_Static_assert(MARK_CHUNK / sizeof(uintptr_t) <= 2 * WORK_BLOCK_ITEMS,
+               "a chunk's children must fit in a marker's two blocks");
 #define MAX_WORKERS 64
 
 struct work_item {
@@ -121,6 +123,13 @@ static void publish_locked(struct work_block *b)
     pthread_cond_signal(&pool.work_ready);
 }
 
+static void swap_blocks(struct marker *m)
+{
+    struct work_block *b = m->block;
+    m->block = m->spare;
+    m->spare = b;
+}
+
 /*
  * The marker's block is full. Switch to the spare block if it is empty;
  * otherwise publish the spare (the older work) to the pool, keep the full
@@ -135,8 +144,7 @@ static void make_room(struct marker *m)
 {
     struct work_block *spare = m->spare;
     if (spare && spare->count == 0) {
-        m->spare = m->block;
-        m->block = spare;
+        swap_blocks(m);
         return;
     }
     pthread_mutex_lock(&pool.lock);
@@ -365,8 +373,7 @@ static ALWAYS_INLINE bool next_item(struct marker *m, struct work_item *out)
     struct work_block *b = m->block;
     if (unlikely(!b->count)) {
         if (m->spare && m->spare->count) {
-            m->block = m->spare;
-            m->spare = b;
+            swap_blocks(m);
         } else if (!refill_from_pool(m)) {
             return false;
         }
@@ -408,13 +415,6 @@ READS_FOREIGN_MEMORY static void drain(struct marker *m)
     struct tally tally = {0};
     unsigned since_share = 0;
     while (next_item(m, &item)) {
-        /* Chunks must start on a word: from an unaligned start, the word
-         * across each chunk boundary would belong to neither chunk. A range
-         * with no whole word in it (or inverted: a thread parked on a stack
-         * of its own above its recorded base) is then empty. */
-        item.start = (item.start + 7) & ~(uintptr_t)7;
-        if (item.start >= item.end)
-            continue;
         if (item.end - item.start > MARK_CHUNK)
             item.end = split_range(m, item.start, item.end);
         scan_range(m, &tally, item.start, item.end);
@@ -586,26 +586,39 @@ static void push_finalizer_roots(struct marker *m)
     pthread_mutex_unlock(&finalizer_lock);
 }
 
+/* Queue a root range. Objects start on a word; a root range may not, and
+ * chunks are cut from the start: from an unaligned one, the word across
+ * each chunk boundary would belong to neither chunk. So the start is
+ * rounded up to a word here, and a range with no whole word in it (or
+ * inverted: a thread parked on a stack of its own above its recorded base)
+ * is dropped. */
+static void push_root(struct marker *m, uintptr_t start, uintptr_t end)
+{
+    start = (start + 7) & ~(uintptr_t)7;
+    if (start < end)
+        push_work(m, start, end);
+}
+
 /* Runs with the collector's registers spilled into [low, high), its stack. */
 static void mark_from_here(uintptr_t low, uintptr_t high, void *arg)
 {
     struct mark_context *ctx = arg;
     struct marker *m = ctx->m;
     for (size_t i = 0; i < ctx->nroots; i++)
-        push_work(m, ctx->roots[i].start, ctx->roots[i].end);
+        push_root(m, ctx->roots[i].start, ctx->roots[i].end);
     const struct root_range *registered;
     size_t nregistered = roots_registered(&registered);
     for (size_t i = 0; i < nregistered; i++)
-        push_work(m, registered[i].start, registered[i].end);
+        push_root(m, registered[i].start, registered[i].end);
     struct thread_record *self = mgc_tls.record;
     for (struct thread_record *t = thread_list; t; t = t->next) {
         if (t == self)
-            push_work(m, low, high);
+            push_root(m, low, high);
         else if (t->stack_pointer && !t->holds_no_roots)
-            push_work(m, t->stack_pointer, t->stack_base);
+            push_root(m, t->stack_pointer, t->stack_base);
     }
     if (!self)
-        push_work(m, low, high); /* not registered: still scan our own frames */
+        push_root(m, low, high); /* not registered: still scan our own frames */
     push_uncollectable_roots(m);
     push_finalizer_roots(m);
 

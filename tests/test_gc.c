@@ -985,13 +985,13 @@ struct holder {
     unsigned char *leaf;
 };
 
-static void mark_many_small_objects(int N)
+static void mark_many_small_objects(int count)
 {
     enum { LEAF = 24 };
-    struct holder **holders = mgc_alloc((size_t)N * sizeof *holders);
+    struct holder **holders = mgc_alloc((size_t)count * sizeof *holders);
     CHECK(holders != NULL);
     live[0] = holders;
-    for (int i = 0; i < N; i++) {
+    for (int i = 0; i < count; i++) {
         holders[i] = mgc_alloc(sizeof *holders[i]);
         CHECK(holders[i] != NULL);
         holders[i]->leaf = mgc_alloc_noscan(LEAF);
@@ -1000,13 +1000,13 @@ static void mark_many_small_objects(int N)
     }
     for (int round = 0; round < 5; round++) {
         mgc_collect();
-        for (int k = 0; k < N / 4; k++) {
+        for (int k = 0; k < count / 4; k++) {
             unsigned char *garbage = mgc_alloc_noscan(LEAF);
             CHECK(garbage != NULL);
             memset(garbage, 0xee, LEAF);
         }
         int broken = 0;
-        for (int i = 0; i < N; i++)
+        for (int i = 0; i < count; i++)
             broken += !check_pattern(holders[i]->leaf, LEAF, (unsigned)i);
         CHECK_EQ(broken, 0);
     }
