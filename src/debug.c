@@ -26,12 +26,17 @@ void write_stderr(const char *fmt, ...)
     if (n < 0)
         return;
     size_t length = (size_t)n < sizeof buffer ? (size_t)n : sizeof buffer - 1;
+    /* write(2) is a cancellation point, and some messages are written with
+     * a lock held: a thread cancelled there would die holding it. */
+    int cancel_state;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
     for (size_t done = 0; done < length;) {
         ssize_t w = write(2, buffer + done, length - done);
         if (w <= 0)
             break;
         done += (size_t)w;
     }
+    pthread_setcancelstate(cancel_state, NULL);
 }
 
 void report_bad_pointer(const char *operation, const void *p, const char *reason)

@@ -223,19 +223,32 @@ static bool next_finalizer(mgc_finalizer_fn *fn, void **obj, void **arg)
     return r != NULL;
 }
 
+/* Run the next queued finalizer on this thread; false when none is left.
+ * Its object lives in this frame and the finalizer's, which are gone (and
+ * cleared, by the callers) once it has run: nothing of this thread's keeps
+ * the object after that, so a later collection can free it, or finalize it
+ * again if the finalizer set itself anew. */
+static NOINLINE bool run_next_finalizer(void)
+{
+    mgc_finalizer_fn fn;
+    void *obj, *arg;
+    if (!next_finalizer(&fn, &obj, &arg))
+        return false;
+    fn(obj, arg);
+    __atomic_fetch_add(&finalizers_run_total, 1, __ATOMIC_RELAXED);
+    return true;
+}
+
 size_t mgc_run_finalizers(void)
 {
     runtime_ensure_init();
     if (!thread_ensure_registered()) /* obj must be on a scanned stack */
         return 0;
     size_t count = 0;
-    mgc_finalizer_fn fn;
-    void *obj, *arg;
-    while (next_finalizer(&fn, &obj, &arg)) {
-        fn(obj, arg);
-        __atomic_fetch_add(&finalizers_run_total, 1, __ATOMIC_RELAXED);
+    while (run_next_finalizer())
         count++;
-    }
+    if (count)
+        stack_clear_below(STACK_CLEAR_BYTES);
     return count;
 }
 
@@ -252,12 +265,12 @@ static void *finalizer_runner(void *unused)
     for (;;) {
         /* One at a time, checking the mode before each: a switch to manual
          * mode stops this thread at once. */
-        mgc_finalizer_fn fn;
-        void *obj, *arg;
-        while (load_relaxed(&finalizer_mode) == MGC_FINALIZE_THREAD && next_finalizer(&fn, &obj, &arg)) {
-            fn(obj, arg);
-            __atomic_fetch_add(&finalizers_run_total, 1, __ATOMIC_RELAXED);
-        }
+        bool ran = false;
+        while (load_relaxed(&finalizer_mode) == MGC_FINALIZE_THREAD && run_next_finalizer())
+            ran = true;
+        /* Asleep, this thread's stack is scanned at every collection. */
+        if (ran)
+            stack_clear_below(STACK_CLEAR_BYTES);
         service_wait(&runner, &seen);
     }
     return NULL;

@@ -160,9 +160,8 @@ static void trace(const struct cycle *cycle, uint64_t pause_ns, uint64_t end_ns)
                  (unsigned long long)freed, cycle->finalizers_queued);
 }
 
-void gc_collect(enum gc_reason reason, size_t upcoming_bytes)
+static void collect(enum gc_reason reason, size_t upcoming_bytes)
 {
-    runtime_ensure_init();
     uint64_t seen = __atomic_load_n(&cycles_started, __ATOMIC_ACQUIRE);
     if (reason == GC_EXPLICIT) {
         pthread_mutex_lock(&gc_lock);
@@ -218,6 +217,39 @@ void gc_collect(enum gc_reason reason, size_t upcoming_bytes)
         busy_end();
         gc_sweep_done();
     }
+}
+
+struct collect_request {
+    enum gc_reason reason;
+    size_t upcoming_bytes;
+};
+
+static void collect_with_registers_spilled(uintptr_t low, uintptr_t high, void *arg)
+{
+    (void)high;
+    const struct collect_request *request = arg;
+    collector_record_stacks(low);
+    collect(request->reason, request->upcoming_bytes);
+}
+
+/*
+ * The collecting thread's stack is a root from this frame up, where every
+ * register of its callers is spilled and every live value of theirs lies;
+ * the frames of the collection itself, below, are not. No cancellation
+ * point inside may end the thread: it would die holding the collection's
+ * locks with the world stopped. On the way out, the frames the collection
+ * used are overwritten (world.c, stack_clear_below).
+ */
+NOINLINE NO_REDZONES void gc_collect(enum gc_reason reason, size_t upcoming_bytes)
+{
+    runtime_ensure_init();
+    thread_ensure_registered(); /* if it fails, its stack just is not scanned */
+    int cancel_state;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+    struct collect_request request = {reason, upcoming_bytes};
+    with_registers_spilled(collect_with_registers_spilled, &request);
+    pthread_setcancelstate(cancel_state, NULL);
+    stack_clear_below(STACK_CLEAR_BYTES);
 }
 
 void gc_sweep_done(void)

@@ -599,10 +599,15 @@ static void push_root(struct marker *m, uintptr_t start, uintptr_t end)
         push_work(m, start, end);
 }
 
-/* Runs with the collector's registers spilled into [low, high), its stack. */
-static void mark_from_here(uintptr_t low, uintptr_t high, void *arg)
+/* Queue the roots, then mark from them alongside the helpers. Roots: data
+ * segments, registered ranges, the stacks of the registered threads,
+ * uncollectable objects and what finalizable objects reach. The collecting thread's stack
+ * counts from the frame where it entered the collection, with its
+ * registers spilled there (gc.c): the frames below, mgc's own, hold
+ * nothing of the program's, and whatever they left unwritten would be
+ * stale. */
+static void mark_roots(struct mark_context *ctx)
 {
-    struct mark_context *ctx = arg;
     struct marker *m = ctx->m;
     for (size_t i = 0; i < ctx->nroots; i++)
         push_root(m, ctx->roots[i].start, ctx->roots[i].end);
@@ -610,15 +615,13 @@ static void mark_from_here(uintptr_t low, uintptr_t high, void *arg)
     size_t nregistered = roots_registered(&registered);
     for (size_t i = 0; i < nregistered; i++)
         push_root(m, registered[i].start, registered[i].end);
-    struct thread_record *self = mgc_tls.record;
     for (struct thread_record *t = thread_list; t; t = t->next) {
-        if (t == self)
-            push_root(m, low, high);
-        else if (t->stack_pointer && !t->holds_no_roots)
-            push_root(m, t->stack_pointer, t->stack_base);
+        if (!t->stack_pointer || t->holds_no_roots)
+            continue;
+        push_root(m, t->stack_pointer, t->stack_base);
+        if (t->other_low)
+            push_root(m, t->other_low, t->other_high);
     }
-    if (!self)
-        push_root(m, low, high); /* not registered: still scan our own frames */
     push_uncollectable_roots(m);
     push_finalizer_roots(m);
 
@@ -658,7 +661,7 @@ void mark_heap(const struct root_range *roots, size_t nroots, struct mark_result
     pthread_mutex_unlock(&pool.lock);
 
     struct mark_context ctx = {roots, nroots, &m};
-    with_registers_spilled(mark_from_here, &ctx);
+    mark_roots(&ctx);
     finish_marker(&m);
 
     pthread_mutex_lock(&pool.lock);

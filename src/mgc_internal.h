@@ -38,6 +38,10 @@
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 #define COLD __attribute__((cold, noinline))
 #define INTERNAL __attribute__((visibility("hidden")))
+/* Frames whose every slot must be written, with no sanitizer redzones
+ * left holding old bytes: the frames that bound or clear what the
+ * conservative scanner reads of a stack (world.c). */
+#define NO_REDZONES __attribute__((no_sanitize("address")))
 
 /* ---- Geometry ------------------------------------------------------------ */
 
@@ -570,6 +574,8 @@ struct thread_local {
     unsigned char stop_pending;
     unsigned char memory_limit_hit; /* the last heap growth was refused by the limit */
     unsigned slow_allocations;      /* for MGC_DEBUG=collectevery */
+    uintptr_t stack_base_override;  /* mgc's own threads: the top of the frames
+                                       registration counts as the stack (world.c) */
 };
 
 extern __thread struct thread_local mgc_tls __attribute__((tls_model("initial-exec"))) INTERNAL;
@@ -614,7 +620,10 @@ struct thread_record {
     pthread_t thread;
     uintptr_t stack_base;          /* highest address of its stack */
     uintptr_t stack_low;           /* lowest address of its stack mapping */
-    uintptr_t stack_pointer;       /* where scanning starts while it is stopped */
+    uintptr_t stack_pointer;       /* where scanning its own stack starts while it is
+                                      stopped; 0 when it did not stop */
+    uintptr_t other_low, other_high; /* the live part of an alternate signal stack it
+                                        was running on when stopped, or 0, 0 */
     uint32_t parked_epoch;         /* the stop it acknowledged last */
     bool holds_no_roots;           /* stopped for marking but never scanned: the
                                       background sweeper, whose stack and registers
@@ -635,6 +644,14 @@ void world_start(void) INTERNAL;
 /* The calling thread's stack, from its current depth, with its callee-saved
  * registers spilled into that range; fn receives the range. */
 void with_registers_spilled(void (*fn)(uintptr_t low, uintptr_t high, void *arg), void *arg) INTERNAL;
+/* The collecting thread: record the stacks to scan of it, from low (its
+ * frame at the entry to the collection, registers spilled) up. */
+void collector_record_stacks(uintptr_t low) INTERNAL;
+/* Overwrite about bytes of the stack below the caller's frame (stopping
+ * short of the end of the stack), where mgc's own frames were: world.c says
+ * why. */
+#define STACK_CLEAR_BYTES ((size_t)32 << 10)
+void stack_clear_below(size_t bytes) INTERNAL;
 /* Start one of mgc's own threads (marking helper, sweeper, finalizer
  * runner), detached, and return once it runs fn; false if the system
  * refuses. fn receives a copy of the size bytes at argument (at most

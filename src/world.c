@@ -27,6 +27,7 @@
 #include <semaphore.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -43,6 +44,7 @@ static int suspend_signal = SIGPWR;
 static uint32_t world_epoch; /* odd: stopped */
 static sem_t acknowledgements;
 static struct sigaction installed_action;
+static uintptr_t os_page_size = 4096; /* the system's, from world_init */
 
 /* ---- Futex ------------------------------------------------------------------------------- */
 
@@ -58,14 +60,68 @@ static void futex_wake_all(uint32_t *address)
 
 /* ---- Being stopped ----------------------------------------------------------------------- */
 
-/* Record where this thread's stack is live from, acknowledge, and wait for
+/* The lowest address of the mapped part of a thread's stack [low, high).
+ * A thread's stack is one mapping that reaches up to high, but the main
+ * thread's grows on demand, and [low, high) is only how far it may grow
+ * (nothing else is mapped there): so whether a page is mapped answers the
+ * same from some page up, and a binary search with mincore(2) on single
+ * pages finds where. Async-signal-safe. */
+static uintptr_t lowest_mapped(uintptr_t low, uintptr_t high)
+{
+    uintptr_t page = os_page_size;
+    uintptr_t mapped = (high - 1) & ~(page - 1); /* the top page is in use */
+    uintptr_t below = low & ~(page - 1);         /* unknown, at or below the answer */
+    unsigned char resident;
+    if (mincore((void *)below, page, &resident) == 0)
+        return low;
+    /* below is unmapped and mapped is mapped: halve the gap. */
+    while (mapped - below > page) {
+        uintptr_t middle = below + ((mapped - below) / 2 & ~(page - 1));
+        if (mincore((void *)middle, page, &resident) == 0)
+            mapped = middle;
+        else
+            below = middle;
+    }
+    return mapped;
+}
+
+/*
+ * Record which stacks of this thread hold its live frames, from a point on
+ * the stack it is running on. That is usually its own stack, from here up.
+ * But a handler of the program's that runs on an alternate signal stack
+ * (sigaltstack) may be what was interrupted: then the live frames are that
+ * alternate stack, from here up, and the thread's own stack, from wherever
+ * it was when the handler began. That depth is not known here, so all of
+ * the thread's stack that is mapped is scanned. The same when the thread
+ * runs on a stack of its own making (makecontext): its own stack is still
+ * live below the frame that switched, and the other stack is not a root
+ * (mgc.h says so). Async-signal-safe.
+ */
+static void record_stacks(struct thread_record *self, uintptr_t here)
+{
+    self->other_low = self->other_high = 0;
+    stack_t alternate;
+    bool on_alternate = sigaltstack(NULL, &alternate) == 0 && (alternate.ss_flags & SS_ONSTACK);
+    if (!on_alternate && here >= self->stack_low && here < self->stack_base) {
+        self->stack_pointer = here;
+        return;
+    }
+    uintptr_t alternate_low = (uintptr_t)alternate.ss_sp, alternate_high = alternate_low + alternate.ss_size;
+    if (on_alternate && here >= alternate_low && here < alternate_high) {
+        self->other_low = here;
+        self->other_high = alternate_high;
+    }
+    self->stack_pointer = lowest_mapped(self->stack_low, self->stack_base);
+}
+
+/* Record where this thread's stacks are live, acknowledge, and wait for
  * the world to start again. Async-signal-safe. */
 static void park(struct thread_record *self, uintptr_t stack_pointer)
 {
     uint32_t epoch = __atomic_load_n(&world_epoch, __ATOMIC_ACQUIRE);
     if (!(epoch & 1) || self->parked_epoch == epoch)
         return;
-    self->stack_pointer = stack_pointer;
+    record_stacks(self, stack_pointer);
     self->parked_epoch = epoch;
     __atomic_thread_fence(__ATOMIC_RELEASE);
     sem_post(&acknowledgements);
@@ -94,13 +150,19 @@ static void suspend_handler(int signal_number, siginfo_t *info, void *context)
 /* __builtin_unwind_init makes this function save every callee-saved
  * register in its frame, so those values lie in [sp, stack base) while fn
  * runs; caller-saved ones were saved by our callers already. */
-NOINLINE void with_registers_spilled(void (*fn)(uintptr_t low, uintptr_t high, void *arg), void *arg)
+NOINLINE NO_REDZONES void with_registers_spilled(void (*fn)(uintptr_t low, uintptr_t high, void *arg), void *arg)
 {
     __builtin_unwind_init();
     volatile uintptr_t here = 0;
     struct thread_record *self = mgc_tls.record;
     fn((uintptr_t)&here, self ? self->stack_base : (uintptr_t)&here, arg);
     __asm__ volatile("" : : : "memory"); /* keep the frame alive until fn returns */
+}
+
+void collector_record_stacks(uintptr_t low)
+{
+    if (mgc_tls.record)
+        record_stacks(mgc_tls.record, low);
 }
 
 static void park_from_spill(uintptr_t low, uintptr_t high, void *arg)
@@ -121,6 +183,42 @@ void *world_stop_deferred(void *holding)
     return held;
 }
 
+/* ---- Clearing what mgc leaves on a stack ------------------------------------------------------
+ *
+ * A frame's slots that its function never writes keep whatever an earlier,
+ * deeper call left there. The collector's own frames are full of pointers
+ * to objects, and a finalizer's frames of its object: left below a
+ * thread's frames, any later frame with an unwritten slot (or the
+ * register save area of a signal frame) would hand them back to the
+ * scanner as roots, and keep dead objects alive for good. So mgc
+ * overwrites what it used, on its way out. */
+#define CLEAR_BLOCK 1024
+
+static NOINLINE NO_REDZONES void clear_blocks(size_t blocks)
+{
+    unsigned char block[CLEAR_BLOCK];
+    memset(block, 0, sizeof block);
+    if (blocks > 1)
+        clear_blocks(blocks - 1);
+    __asm__ volatile("" : : "r"(block) : "memory"); /* the stores stay, and this is no tail call */
+}
+
+NOINLINE NO_REDZONES void stack_clear_below(size_t bytes)
+{
+    volatile uintptr_t here = 0;
+    struct thread_record *self = mgc_tls.record;
+    /* Never past the mapped stack: keep a margin above its low end. */
+    if (self && (uintptr_t)&here >= self->stack_low && (uintptr_t)&here < self->stack_base) {
+        uintptr_t room = (uintptr_t)&here - self->stack_low;
+        uintptr_t margin = 16 * CLEAR_BLOCK;
+        if (room < margin)
+            return;
+        if (bytes > room - margin)
+            bytes = room - margin;
+    }
+    clear_blocks(bytes / CLEAR_BLOCK);
+}
+
 /* ---- Stopping others ---------------------------------------------------------------------- */
 
 void world_stop(void)
@@ -137,10 +235,11 @@ void world_stop(void)
     struct thread_record *self = mgc_tls.record;
     unsigned signalled = 0;
     for (struct thread_record *t = thread_list; t; t = t->next) {
-        /* Only a thread that parks for this stop has a stack to scan. */
-        t->stack_pointer = 0;
+        /* The collecting thread recorded its stacks on entry (collector_record_stacks). */
         if (t == self)
             continue;
+        /* Only a thread that parks for this stop has a stack to scan. */
+        t->stack_pointer = 0;
         if (pthread_kill(t->thread, suspend_signal) == 0)
             signalled++;
     }
@@ -180,6 +279,13 @@ static struct {
 static void *launched(void *unused)
 {
     (void)unused;
+    /* The thread library's first frames, above this one, keep whatever the
+     * creating thread's registers held when it called pthread_create (a
+     * new thread starts with a copy of them): a program's pointer, for
+     * good. Such a thread that registers treats only its frames below this
+     * one as its stack. */
+    volatile uintptr_t here = 0;
+    mgc_tls.stack_base_override = (uintptr_t)&here;
     _Alignas(16) unsigned char argument[LAUNCH_ARGUMENT_MAX];
     pthread_mutex_lock(&launch.lock);
     void *(*fn)(void *) = launch.fn;
@@ -187,7 +293,9 @@ static void *launched(void *unused)
     launch.running = true;
     pthread_cond_signal(&launch.running_now);
     pthread_mutex_unlock(&launch.lock);
-    return fn(argument);
+    void *result = fn(argument);
+    __asm__ volatile("" : : : "memory"); /* here stays in this frame until fn returns */
+    return result;
 }
 
 bool start_detached_thread(void *(*fn)(void *), const void *argument, size_t size)
@@ -198,6 +306,8 @@ bool start_detached_thread(void *(*fn)(void *), const void *argument, size_t siz
     if (pthread_attr_init(&attr) != 0)
         return false;
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int cancel_state;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state); /* the wait below must not end the thread */
     pthread_mutex_lock(&launch_lock);
     pthread_mutex_lock(&launch.lock);
     launch.fn = fn;
@@ -211,6 +321,7 @@ bool start_detached_thread(void *(*fn)(void *), const void *argument, size_t siz
         pthread_cond_wait(&launch.running_now, &launch.lock);
     pthread_mutex_unlock(&launch.lock);
     pthread_mutex_unlock(&launch_lock);
+    pthread_setcancelstate(cancel_state, NULL);
     pthread_attr_destroy(&attr);
     return started;
 }
@@ -286,11 +397,16 @@ bool thread_ensure_registered(void)
         return true;
     runtime_ensure_init();
     uintptr_t low, high;
+    /* Finding the stack may read /proc (the main thread's), at
+     * cancellation points, and threads_lock is held meanwhile. */
+    int cancel_state;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
     /* Under threads_lock, which fork's prepare handler takes: the C library
      * may allocate here (see launch_lock). */
     pthread_mutex_lock(&threads_lock);
     if (!stack_bounds(&low, &high)) {
         pthread_mutex_unlock(&threads_lock);
+        pthread_setcancelstate(cancel_state, NULL);
         errno = ENOMEM;
         return false;
     }
@@ -303,12 +419,13 @@ bool thread_ensure_registered(void)
         memset(r, 0, sizeof *r);
         r->thread = pthread_self();
         r->stack_low = low;
-        r->stack_base = high;
+        r->stack_base = mgc_tls.stack_base_override ? mgc_tls.stack_base_override : high;
         r->next = thread_list;
         thread_list = r;
         mgc_tls.record = r;
     }
     pthread_mutex_unlock(&threads_lock);
+    pthread_setcancelstate(cancel_state, NULL);
     if (!r) {
         errno = ENOMEM;
         return false;
@@ -400,6 +517,9 @@ void world_init(void)
         else
             write_stderr("mgc: MGC_SUSPEND_SIGNAL: bad signal \"%s\"; using %d (SIGPWR)\n", text, SIGPWR);
     }
+    long page = sysconf(_SC_PAGESIZE);
+    if (page > 0)
+        os_page_size = (uintptr_t)page;
     sem_init(&acknowledgements, 0, 0);
     pthread_key_create(&exit_key, thread_exit_destructor);
     memset(&installed_action, 0, sizeof installed_action);
