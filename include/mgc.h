@@ -178,7 +178,14 @@ int mgc_register_thread(void);
 /* Stop treating the calling thread's stack as a root (done at thread exit
  * anyway). 0, or MGC_EINVAL if it was not registered. */
 int mgc_unregister_thread(void);
-/* Scan [start, start + size) as a root at every collection. */
+/* Scan [start, start + size) as a root at every collection. The range is
+ * read as it is at each collection, so it must stay mapped and readable
+ * until mgc_remove_roots removes it (unmap it after that, never before): a
+ * range that is not readable when a collection runs crashes that collection.
+ * start == NULL or size == 0 does nothing. A range that wraps past the top of
+ * the address space or reaches beyond the user address space (2^48) is
+ * reported on stderr ("mgc: mgc_add_roots: range ... is not a root") and
+ * ignored; so is one mgc has no memory to record. */
 void mgc_add_roots(void *start, size_t size);
 /* Stop scanning [start, start + size): the part of any added range inside
  * it is removed (an added range may be split in two). */

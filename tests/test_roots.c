@@ -12,6 +12,7 @@
  * objects go, not every one.
  */
 #include <dlfcn.h>
+#include <sys/wait.h>
 #include <pthread.h>
 #include <string.h>
 #include <unistd.h>
@@ -632,4 +633,42 @@ TEST(dropped_large_objects_are_freed)
     mgc_collect();
     int freed = count_freed(hidden, 40);
     CHECK(freed >= 36);
+}
+
+/* A range that wraps past the top of the address space, or reaches beyond
+ * the user address space, cannot be read: mgc_add_roots refuses it with a
+ * message, keeps the ranges it had, and collections go on. Before the check,
+ * the wrapping range was clamped at UINTPTR_MAX, stored, and the next
+ * collection died of SIGSEGV reading it. */
+static void add_bad_range_and_collect(void *arg)
+{
+    const struct root_range *ranges;
+    void **table = malloc(4 * sizeof(void *));
+    mgc_add_roots(table, 4 * sizeof(void *));
+    size_t before = roots_registered(&ranges);
+    table[0] = make_patterned(64, 7, false);
+    mgc_add_roots((char *)table + 8, arg ? (size_t)(uintptr_t)arg : SIZE_MAX);
+    if (arg)
+        mgc_add_roots((void *)((uintptr_t)1 << ADDRESS_BITS), 4096);
+    scrub_stack();
+    collect_under_pressure(3);
+    CHECK(check_pattern(table[0], 64, 7));
+    CHECK_EQ(roots_registered(&ranges), before);
+}
+
+TEST(range_past_the_address_space_is_refused)
+{
+    char text[2048];
+    int status = run_in_child(add_bad_range_and_collect, NULL, text, sizeof text);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fprintf(stderr, "child: status %#x, stderr: %s\n", status, text);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(strstr(text, "mgc: mgc_add_roots: range") && strstr(text, "not a root"));
+    /* Beyond the user address space (a range that does not wrap). */
+    status = run_in_child(add_bad_range_and_collect, (void *)(uintptr_t)((uintptr_t)1 << ADDRESS_BITS), text,
+                          sizeof text);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fprintf(stderr, "child: status %#x, stderr: %s\n", status, text);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(strstr(text, "mgc: mgc_add_roots: range"));
 }
