@@ -247,8 +247,14 @@ void mgc_read_stats(struct mgc_stats *out);
 
 /* ---- Environment (read once, at initialisation) ---------------------------------------
  *
- * MGC_GCPERCENT=N|off      initial gc percent (off = -1)
- * MGC_MEMLIMIT=N[KiB|MiB|GiB]  initial memory limit
+ * Numbers are plain decimal digits: no sign, no spaces, no 0x. A bad value
+ * is reported once on stderr ("mgc: NAME: bad value ...") and the default
+ * stays; it never stops the program.
+ *
+ * MGC_GCPERCENT=N|off      initial gc percent, 0 to 1000000 (off or -1: off);
+ *                          bad: 100
+ * MGC_MEMLIMIT=N[B|KiB|MiB|GiB|TiB]  initial memory limit in bytes, under
+ *                          2^64 (units are powers of 1024); bad: no limit
  * MGC_SUSPEND_SIGNAL=SIG   the signal that stops threads (default SIGPWR)
  * MGC_DEBUG=key=value,...
  *   gctrace=1        one line per collection on stderr:
@@ -260,12 +266,14 @@ void mgc_read_stats(struct mgc_stats *out);
  *   tinyalloc=0      turn the tiny allocator off: every request gets its own slot
  *   efence=1         every object on its own pages, never reused; freed objects'
  *                    pages become inaccessible (catches use after free)
- *   gcprocs=N        threads that mark (default: one per core)
- *   collectevery=N   collect at every Nth slow-path allocation (for testing)
+ *   gcprocs=N        threads that mark, 1 to 64 (default, or 0: one per core)
+ *   collectevery=N   collect at every Nth slow-path allocation, N up to
+ *                    10^9 (for testing; 0: off)
  *   hugepages=0      heap arenas do not ask for transparent huge pages; by
  *                    default they do (MADV_HUGEPAGE), which makes allocation
  *                    and marking faster and may hold a few MiB more memory
- * An unknown key or malformed value is reported once on stderr and ignored.
+ * An unknown key, a key without "=", or a value out of its range is reported
+ * once on stderr and ignored: that key keeps its default.
  */
 
 #ifdef __cplusplus

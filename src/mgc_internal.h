@@ -854,6 +854,10 @@ struct debug_settings {
 };
 extern struct debug_settings debug INTERNAL;
 void debug_parse_environment(void) INTERNAL;
+/* text[0, length) as a decimal number in [0, max]: digits only, no sign,
+ * no spaces, as every environment variable mgc reads is parsed. false for
+ * anything else, overflow included. */
+bool parse_decimal(const char *text, size_t length, uint64_t max, uint64_t *out) INTERNAL;
 /* Parse one MGC_DEBUG string into out; warnings go to stderr. */
 void debug_parse(const char *text, struct debug_settings *out) INTERNAL;
 
