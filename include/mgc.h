@@ -65,11 +65,15 @@ void *mgc_calloc(size_t n, size_t size);
 
 /* Resize p, keeping its kind (scanned or noscan, uncollectable or not).
  * p == NULL: mgc_alloc(size). size == 0: frees p (as mgc_free) and returns
- * NULL, as glibc does. When p's object already has room for size bytes, p is
- * returned; otherwise a new object receives the old contents and p is freed.
- * Bytes past the old size are zero, except after an object packed by the tiny
- * allocator, whose block neighbours may be copied along (p itself is then not
- * freed: see mgc_free). On failure, NULL with errno = ENOMEM and p unchanged.
+ * NULL, as glibc does. When p's object already has room for size bytes (its
+ * mgc_usable_size), p is returned, unless a large object would be left more
+ * than half empty; otherwise a new object receives the old contents and p is
+ * freed. Bytes past the old size are zero. An object packed by the tiny
+ * allocator always moves, even when size fits in what mgc_usable_size reports
+ * for it, since those bytes may belong to its block neighbours; the bytes up
+ * to the end of its block are copied (so neighbours' bytes may follow the old
+ * contents), and p itself is not freed (see mgc_free).
+ * On failure, NULL with errno = ENOMEM and p unchanged.
  * A p that mgc_free would refuse aborts the same way, naming realloc. */
 void *mgc_realloc(void *p, size_t size);
 
