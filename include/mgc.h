@@ -133,8 +133,13 @@ typedef void (*mgc_finalizer_fn)(void *obj, void *arg);
 #define MGC_FINALIZE_MANUAL 1 /* queue until mgc_run_finalizers() */
 
 /* Set (fn non-NULL) or remove (fn NULL) the finalizer of obj, which must be
- * an object start, or a pointer into a tiny block (above). 0; MGC_EINVAL if
- * obj is not such a pointer; MGC_EEXIST if obj has a finalizer already
+ * an object start, or any address inside an allocated tiny block (above):
+ * mgc does not record where packed objects start, so there it accepts any
+ * of the block's 16 addresses, an interior address of a packed object
+ * included, and returns 0; the finalizer is kept under that exact address,
+ * fn receives it, and it runs once the whole block is unreachable. 0;
+ * MGC_EINVAL if obj is not such a pointer (an interior address of any other
+ * object included); MGC_EEXIST if that address has a finalizer already
  * (remove it first); MGC_ENOMEM if no memory is left for the record.
  * Removing where none is set returns 0. */
 int mgc_set_finalizer(void *obj, mgc_finalizer_fn fn, void *arg);
@@ -146,9 +151,14 @@ void mgc_set_finalizer_mode(int mode);
 
 /* ---- Roots and threads ----------------------------------------------------------------
  *
- * An object is reachable when a pointer to any byte inside it (interior
- * pointers count) is found in a root or in a reachable scanned object. A
- * pointer just past the end of an object does not keep it alive.
+ * An object is reachable when a pointer into its slot (interior pointers
+ * count) is found in a root or in a reachable scanned object. The slot is
+ * the mgc_usable_size bytes from the object's start, which may be more than
+ * was asked for: a 100-byte object lives in a 104-byte slot, so a pointer to
+ * any of its bytes 0 to 103, including one just past its 100 bytes, keeps
+ * it; a pointer one past the slot (start + mgc_usable_size) does not (it
+ * points into the next slot). A tiny object packed into a 16-byte block is
+ * kept by a pointer to any byte of the block, and keeps the whole block.
  *
  * Roots, scanned at every collection:
  *   - the stack and registers of every registered thread;

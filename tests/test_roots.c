@@ -672,3 +672,66 @@ TEST(range_past_the_address_space_is_refused)
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     CHECK(strstr(text, "mgc: mgc_add_roots: range"));
 }
+
+/* ---- Where a pointer keeps an object ------------------------------------------------------- */
+
+/* A pointer anywhere in an object's slot keeps it, up to the slot's last
+ * byte (mgc_usable_size): a 100-byte object lives in a larger slot, so a
+ * pointer just past its 100 bytes keeps it too. For a tiny object, any byte
+ * of its 16-byte block does. mgc.h says so; this checks it. */
+static char *volatile slot_ends[64], *volatile just_past[64], *volatile tiny_block_end, *volatile past_slot[64];
+
+TEST(pointer_to_last_byte_of_slot_retains)
+{
+    enum { N = 64 };
+    static uintptr_t hidden[N], hidden_tiny;
+    for (int i = 0; i < N; i++) {
+        char *p = make_patterned(100, (unsigned)i, i & 1);
+        size_t usable = mgc_usable_size(p);
+        CHECK(usable > 100);
+        hidden[i] = (uintptr_t)p ^ HIDE;
+        if (i % 2)
+            slot_ends[i] = p + usable - 1;
+        else
+            just_past[i] = p + 100;
+    }
+    char *t = NULL;
+    for (int i = 0; i < 64 && !t; i++) {
+        t = mgc_alloc_noscan(3);
+        if (mgc_base(t) != t)
+            t = NULL;
+    }
+    CHECK(t != NULL);
+    fill_pattern(t, 3, 500);
+    hidden_tiny = (uintptr_t)t ^ HIDE;
+    tiny_block_end = t + 15;
+    t = NULL;
+    scrub_stack();
+    collect_under_pressure(10);
+    for (int i = 0; i < N; i++) {
+        char *p = (char *)(hidden[i] ^ HIDE);
+        CHECK(mgc_base(p) == p);
+        CHECK(check_pattern(p, 100, (unsigned)i));
+    }
+    CHECK(mgc_base((void *)(hidden_tiny ^ HIDE)) == (void *)(hidden_tiny ^ HIDE));
+    CHECK(check_pattern((void *)(hidden_tiny ^ HIDE), 3, 500));
+}
+
+/* One byte further, the pointer is at the next slot: it keeps whatever
+ * lives there, not this object. Each kept object is followed by a filler,
+ * so that its one-past-the-slot pointer lands on the filler. */
+TEST(pointer_one_past_the_slot_does_not_retain)
+{
+    enum { N = 64 };
+    static uintptr_t hidden[N];
+    for (int i = 0; i < N; i++) {
+        char *p = make_patterned(100, (unsigned)i, false);
+        hidden[i] = (uintptr_t)p ^ HIDE;
+        past_slot[i] = p + mgc_usable_size(p);
+        make_patterned(100, (unsigned)i, false); /* the filler */
+    }
+    scrub_stack();
+    mgc_collect();
+    mgc_collect();
+    CHECK(count_freed(hidden, N) >= N * 9 / 10);
+}
