@@ -178,10 +178,18 @@ void mgc_set_finalizer_mode(int mode);
  * but never calls mgc must call mgc_register_thread().
  *
  * Collections stop every registered thread with a signal, as Boehm GC does:
- * SIGPWR by default, or the signal named by MGC_SUSPEND_SIGNAL (a number, or
- * SIGPWR, SIGXCPU, SIGUSR1, SIGUSR2, SIGXFSZ, SIGSYS, SIGRTMIN+n). Do not
- * block that signal in a registered thread, or install another handler for
- * it. System calls the kernel restarts after a handler (read, write, waits
+ * SIGPWR by default, or the signal named by MGC_SUSPEND_SIGNAL: a number in
+ * digits, or SIGPWR, SIGXCPU, SIGUSR1, SIGUSR2, SIGXFSZ, SIGSYS (with or
+ * without "SIG"), or SIGRTMIN+n. Refused, with a message on stderr, SIGPWR
+ * being used instead: 32 up to SIGRTMIN - 1 (the C library's own signals),
+ * SIGKILL, SIGSTOP, the fault signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL,
+ * SIGABRT, SIGTRAP), numbers out of range, and any signal the system will
+ * not let mgc handle. Do not block that signal in a registered thread, or
+ * install another handler for it (a collection then aborts, saying so).
+ * If a registered thread cannot be sent the signal, a collection never runs
+ * while it runs: a thread that has exited without unregistering is dropped
+ * (with a message); otherwise mgc prints "mgc: cannot stop thread ..." and
+ * aborts. System calls the kernel restarts after a handler (read, write, waits
  * on locks) are not disturbed; those that never restart (sleep, nanosleep,
  * poll, select, epoll_wait, ...) may return early with EINTR while a
  * collection runs. fork() is safe: the child keeps only the calling thread.
@@ -269,7 +277,8 @@ void mgc_read_stats(struct mgc_stats *out);
  *                          bad: 100
  * MGC_MEMLIMIT=N[B|KiB|MiB|GiB|TiB]  initial memory limit in bytes, under
  *                          2^64 (units are powers of 1024); bad: no limit
- * MGC_SUSPEND_SIGNAL=SIG   the signal that stops threads (default SIGPWR)
+ * MGC_SUSPEND_SIGNAL=SIG   the signal that stops threads (default SIGPWR;
+ *                          which ones are refused: see Roots and threads)
  * MGC_DEBUG=key=value,...
  *   gctrace=1        one line per collection on stderr:
  *                    gc N @T s P%: pause X ms (mark Y ms, W threads),

@@ -629,8 +629,12 @@ void world_init(void) INTERNAL;
 /* Register the calling thread if it is not yet; false when out of memory. */
 bool thread_ensure_registered(void) INTERNAL;
 void thread_unregister_current(void) INTERNAL;
-/* threads_lock held: stop every other registered thread / let them go. */
+/* threads_lock held: stop every other registered thread / let them go.
+ * A thread that cannot be signalled: dropped if it is gone, else abort. */
 void world_stop(void) INTERNAL;
+/* How world_stop signals a thread: pthread_kill, unless a test injects
+ * failures. */
+extern int (*signal_thread)(pthread_t thread, int signal_number) INTERNAL;
 void world_start(void) INTERNAL;
 /* The calling thread's stack, from its current depth, with its callee-saved
  * registers spilled into that range; fn receives the range. */

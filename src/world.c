@@ -123,6 +123,27 @@ void *world_stop_deferred(void *holding)
 
 /* ---- Stopping others ---------------------------------------------------------------------- */
 
+int (*signal_thread)(pthread_t thread, int signal_number) = pthread_kill;
+
+/* A registered thread that pthread_kill cannot reach. ESRCH: it is gone,
+ * having exited without unregistering (its key destructor did not run to
+ * the end); it has no stack left to scan, and is dropped. Anything else:
+ * it may still run, and marking around a running thread could free what it
+ * holds, so stop here. threads_lock held. */
+static void signal_failed(struct thread_record **link, int error)
+{
+    struct thread_record *t = *link;
+    if (error != ESRCH) {
+        write_stderr("mgc: cannot stop thread %#lx with signal %d (error %d); "
+                     "a collection must not run while it runs\n", (unsigned long)t->thread, suspend_signal, error);
+        abort();
+    }
+    write_stderr("mgc: a registered thread exited without unregistering; dropped\n");
+    *link = t->next;
+    t->next = spare_records;
+    spare_records = t;
+}
+
 void world_stop(void)
 {
     /* A program that put its own handler on our signal would hang every
@@ -136,13 +157,17 @@ void world_stop(void)
     __atomic_add_fetch(&world_epoch, 1, __ATOMIC_ACQ_REL);
     struct thread_record *self = mgc_tls.record;
     unsigned signalled = 0;
-    for (struct thread_record *t = thread_list; t; t = t->next) {
+    for (struct thread_record **link = &thread_list; *link;) {
+        struct thread_record *t = *link;
         /* Only a thread that parks for this stop has a stack to scan. */
         t->stack_pointer = 0;
-        if (t == self)
+        int error = t == self ? 0 : signal_thread(t->thread, suspend_signal);
+        if (error) {
+            signal_failed(link, error);
             continue;
-        if (pthread_kill(t->thread, suspend_signal) == 0)
-            signalled++;
+        }
+        signalled += t != self;
+        link = &t->next;
     }
     while (signalled) {
         if (sem_wait(&acknowledgements) == 0)
@@ -363,8 +388,9 @@ int mgc_unregister_thread(void)
 
 /* ---- Set-up ------------------------------------------------------------------------------------ */
 
-/* MGC_SUSPEND_SIGNAL: a signal number, or one of a few names. */
-static int parse_signal(const char *text)
+/* MGC_SUSPEND_SIGNAL: a signal number, or one of a few names; 0 with the
+ * reason in *why if it names no signal mgc can use. */
+static int parse_signal(const char *text, const char **why)
 {
     static const struct {
         const char *name;
@@ -374,19 +400,29 @@ static int parse_signal(const char *text)
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(text, names[i].name) == 0 || strcmp(text, names[i].name + 3) == 0)
             return names[i].number;
+    uint64_t n;
+    *why = "expected a number, a name from mgc.h, or SIGRTMIN+n";
     if (strncmp(text, "SIGRTMIN+", 9) == 0 || strncmp(text, "RTMIN+", 6) == 0) {
-        const char *n = strchr(text, '+') + 1;
-        char *end;
-        long k = strtol(n, &end, 10);
-        if (*n && !*end && k >= 0 && SIGRTMIN + k <= SIGRTMAX)
-            return SIGRTMIN + (int)k;
-        return -1;
+        const char *digits = strchr(text, '+') + 1;
+        if (!parse_decimal(digits, strlen(digits), (uint64_t)(SIGRTMAX - SIGRTMIN), &n))
+            return 0;
+        return SIGRTMIN + (int)n;
     }
-    char *end;
-    long n = strtol(text, &end, 10);
-    if (!*text || *end || n <= 0 || n > SIGRTMAX || n == SIGKILL || n == SIGSTOP || n == SIGSEGV ||
-        n == SIGBUS || n == SIGFPE || n == SIGILL || n == SIGABRT)
-        return -1;
+    if (!parse_decimal(text, strlen(text), (uint64_t)SIGRTMAX, &n) || n == 0)
+        return 0;
+    /* Numbers between the standard signals and SIGRTMIN belong to the C
+     * library (thread cancellation, set*id): it refuses them. */
+    if (n > 31 && n < (uint64_t)SIGRTMIN) {
+        *why = "reserved by the C library";
+        return 0;
+    }
+    /* Ones that cannot be caught, and the synchronous faults, which must
+     * keep their own meaning (SIGTRAP: debuggers). */
+    if (n == SIGKILL || n == SIGSTOP || n == SIGSEGV || n == SIGBUS || n == SIGFPE || n == SIGILL ||
+        n == SIGABRT || n == SIGTRAP) {
+        *why = "it cannot be caught, or reports faults";
+        return 0;
+    }
     return (int)n;
 }
 
@@ -394,11 +430,13 @@ void world_init(void)
 {
     const char *text = getenv("MGC_SUSPEND_SIGNAL");
     if (text) {
-        int n = parse_signal(text);
+        const char *why = "";
+        int n = parse_signal(text, &why);
         if (n > 0)
             suspend_signal = n;
         else
-            write_stderr("mgc: MGC_SUSPEND_SIGNAL: bad signal \"%s\"; using %d (SIGPWR)\n", text, SIGPWR);
+            write_stderr("mgc: MGC_SUSPEND_SIGNAL: bad signal \"%s\" (%s); using %d (SIGPWR)\n", text, why,
+                         SIGPWR);
     }
     sem_init(&acknowledgements, 0, 0);
     pthread_key_create(&exit_key, thread_exit_destructor);
@@ -406,7 +444,12 @@ void world_init(void)
     installed_action.sa_sigaction = suspend_handler;
     installed_action.sa_flags = SA_SIGINFO | SA_RESTART;
     sigemptyset(&installed_action.sa_mask);
-    sigaction(suspend_signal, &installed_action, NULL);
+    if (sigaction(suspend_signal, &installed_action, NULL) != 0 && suspend_signal != SIGPWR) {
+        write_stderr("mgc: MGC_SUSPEND_SIGNAL: bad signal \"%s\" (the system refuses a handler for %d: "
+                     "error %d); using %d (SIGPWR)\n", text, suspend_signal, errno, SIGPWR);
+        suspend_signal = SIGPWR;
+        sigaction(suspend_signal, &installed_action, NULL);
+    }
 }
 
 void world_after_fork_child(void)

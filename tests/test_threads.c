@@ -3,7 +3,9 @@
  * exiting, with no span lost and every counter adding up.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "mgc_internal.h"
@@ -144,4 +146,84 @@ TEST(exited_threads_keep_their_counts)
     /* Caches are recycled, not leaked: 50 threads one after another did not
      * cost 50 caches of metadata. */
     CHECK(after.other_sys - before.other_sys < 50 * sizeof(struct cache));
+}
+
+/* ---- A thread the collector cannot signal ------------------------------------------------------ */
+
+static pthread_t refused_thread;
+static int refusal_error;
+
+static int signal_refusing_one(pthread_t thread, int signal_number)
+{
+    if (pthread_equal(thread, refused_thread))
+        return refusal_error;
+    return pthread_kill(thread, signal_number);
+}
+
+static bool is_registered(const struct thread_record *r)
+{
+    pthread_mutex_lock(&threads_lock);
+    bool found = false;
+    for (const struct thread_record *t = thread_list; t; t = t->next)
+        found |= t == r;
+    pthread_mutex_unlock(&threads_lock);
+    return found;
+}
+
+static void *register_then_vanish(void *out)
+{
+    CHECK(mgc_register_thread() == 0);
+    mgc_alloc(100);
+    struct thread_record *record = mgc_tls.record;
+    /* Exit as if the unregistering destructor never ran. */
+    mgc_tls.record = NULL;
+    __atomic_store_n((struct thread_record **)out, record, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* pthread_kill says ESRCH: the thread is gone (it exited without
+ * unregistering). It has no stack left to scan: it is dropped, and the
+ * collection goes on. Before, its record stayed registered for good, and
+ * every collection tried to signal it again. */
+TEST(thread_gone_without_unregistering_is_dropped)
+{
+    /* Joined only at the end: until then no new thread can have its ID. */
+    struct thread_record *record = NULL;
+    CHECK(pthread_create(&refused_thread, NULL, register_then_vanish, &record) == 0);
+    while (!__atomic_load_n(&record, __ATOMIC_ACQUIRE))
+        usleep(1000);
+    CHECK(is_registered(record));
+    refusal_error = ESRCH;
+    signal_thread = signal_refusing_one;
+    void *volatile kept = mgc_alloc(64);
+    fill_pattern(kept, 64, 3);
+    mgc_collect();
+    CHECK(!is_registered(record));
+    mgc_collect();
+    CHECK(check_pattern(kept, 64, 3));
+    CHECK(pthread_join(refused_thread, NULL) == 0);
+}
+
+static volatile int release_sleeper;
+
+static void *register_and_wait(void *unused)
+{
+    (void)unused;
+    CHECK(mgc_register_thread() == 0);
+    while (!release_sleeper)
+        usleep(1000);
+    return NULL;
+}
+
+/* Any other failure to signal a live registered thread: marking while it
+ * runs could free what it holds, so mgc stops with a message. Before, the
+ * failure was ignored and the collection marked without stopping it. */
+DEATH_TEST(thread_that_cannot_be_signalled_aborts, "mgc: cannot stop thread")
+{
+    CHECK(pthread_create(&refused_thread, NULL, register_and_wait, NULL) == 0);
+    usleep(50000);
+    refusal_error = EPERM;
+    signal_thread = signal_refusing_one;
+    mgc_collect();
+    release_sleeper = 1;
 }
