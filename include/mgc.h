@@ -122,9 +122,13 @@ void *mgc_base(const void *p);
  * moves the object). Finalizers on uncollectable objects never run.
  *
  * Where they run: by default on one background thread that mgc starts on
- * the first mgc_set_finalizer. In manual mode they wait in a queue until the
- * program calls mgc_run_finalizers. No mgc lock is held while a finalizer
- * runs: it may allocate, set finalizers, call mgc_collect and
+ * the first mgc_set_finalizer (named "mgc-final"); like all of mgc's
+ * threads, it blocks every signal but mgc's suspend signal and the fault
+ * signals (see Roots and threads), so a finalizer runs with the program's
+ * signals blocked, as Go's and Boehm GC's do. In manual mode they wait in a
+ * queue until the program calls mgc_run_finalizers, and run on the thread
+ * that calls it, with its signal mask. No mgc lock is held while a
+ * finalizer runs: it may allocate, set finalizers, call mgc_collect and
  * mgc_run_finalizers.
  */
 typedef void (*mgc_finalizer_fn)(void *obj, void *arg);
@@ -189,7 +193,20 @@ void mgc_set_finalizer_mode(int mode);
  * If a registered thread cannot be sent the signal, a collection never runs
  * while it runs: a thread that has exited without unregistering is dropped
  * (with a message); otherwise mgc prints "mgc: cannot stop thread ..." and
- * aborts. System calls the kernel restarts after a handler (read, write, waits
+ * aborts.
+ *
+ * mgc's own threads ("mgc-mark" marking helpers, the "mgc-sweep" background
+ * sweeper, the "mgc-final" finalizer runner) block every signal except the
+ * suspend signal and SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP and SIGABRT,
+ * so a signal sent to the process (kill, alarm, timers) is never handled on
+ * one of them: it goes to a thread of the program that does not block it,
+ * or waits until one unblocks it.
+ *
+ * Calling mgc from a signal handler (allocating, freeing, collecting, any
+ * function here) is not supported: mgc's functions are not
+ * async-signal-safe.
+ *
+ * System calls the kernel restarts after a handler (read, write, waits
  * on locks) are not disturbed; those that never restart (sleep, nanosleep,
  * poll, select, epoll_wait, ...) may return early with EINTR while a
  * collection runs. fork() is safe: the child keeps only the calling thread.

@@ -640,26 +640,29 @@ void world_start(void) INTERNAL;
  * registers spilled into that range; fn receives the range. */
 void with_registers_spilled(void (*fn)(uintptr_t low, uintptr_t high, void *arg), void *arg) INTERNAL;
 /* Start one of mgc's own threads (marking helper, sweeper, finalizer
- * runner), detached, and return once it runs fn; false if the system
- * refuses. fn receives a copy of the size bytes at argument (at most
- * LAUNCH_ARGUMENT_MAX), which the caller may reuse at once. launch_lock is
- * held throughout (world.c says why). */
+ * runner), detached, named name (at most 15 characters: it shows in
+ * /proc/PID/task/TID/comm and debuggers), and return once it runs fn; false
+ * if the system refuses. It blocks every signal but the suspend signal and
+ * the fault signals. fn receives a copy of the size bytes at argument (at
+ * most LAUNCH_ARGUMENT_MAX), which the caller may reuse at once. launch_lock
+ * is held throughout (world.c says why). */
 #define LAUNCH_ARGUMENT_MAX 32
-bool start_detached_thread(void *(*fn)(void *), const void *argument, size_t size) INTERNAL;
+bool start_detached_thread(const char *name, void *(*fn)(void *), const void *argument, size_t size) INTERNAL;
 extern pthread_mutex_t launch_lock INTERNAL;
 
 /* A thread of mgc's own that sleeps until woken (the background sweeper,
  * the finalizer runner). Each wake adds one to generation; the thread,
  * started at most once and then on demand, waits for it to change. */
 struct service_thread {
+    const char *name;
     void *(*main)(void *);
     pthread_mutex_t lock;
     pthread_cond_t wake;
     bool started;
     uint64_t generation;
 };
-#define SERVICE_THREAD_INIT(fn) \
-    {.main = (fn), .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER}
+#define SERVICE_THREAD_INIT(thread_name, fn) \
+    {.name = (thread_name), .main = (fn), .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER}
 /* Start the thread if it is not running. */
 void service_start(struct service_thread *t) INTERNAL;
 /* Wake the thread, starting it first if start and it is not running. */

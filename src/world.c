@@ -197,6 +197,7 @@ pthread_mutex_t launch_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
     pthread_mutex_t lock;
     pthread_cond_t running_now;
+    const char *name;
     void *(*fn)(void *);
     _Alignas(16) unsigned char argument[LAUNCH_ARGUMENT_MAX];
     bool running;
@@ -208,6 +209,7 @@ static void *launched(void *unused)
     _Alignas(16) unsigned char argument[LAUNCH_ARGUMENT_MAX];
     pthread_mutex_lock(&launch.lock);
     void *(*fn)(void *) = launch.fn;
+    pthread_setname_np(pthread_self(), launch.name);
     memcpy(argument, launch.argument, sizeof argument);
     launch.running = true;
     pthread_cond_signal(&launch.running_now);
@@ -215,7 +217,24 @@ static void *launched(void *unused)
     return fn(argument);
 }
 
-bool start_detached_thread(void *(*fn)(void *), const void *argument, size_t size)
+/* The signals mgc's threads leave unblocked: the suspend signal (the
+ * sweeper and the finalizer runner are registered, and must stop for
+ * collections), and the synchronous faults, which a blocked mask would not
+ * stop anyway but would turn into a silent kill. Every other signal is the
+ * program's: a process-directed one must never run its handler on a thread
+ * of mgc's, in the middle of marking or sweeping. */
+static void block_program_signals(sigset_t *previous)
+{
+    static const int kept[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT};
+    sigset_t blocked;
+    sigfillset(&blocked);
+    sigdelset(&blocked, suspend_signal);
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++)
+        sigdelset(&blocked, kept[i]);
+    pthread_sigmask(SIG_SETMASK, &blocked, previous);
+}
+
+bool start_detached_thread(const char *name, void *(*fn)(void *), const void *argument, size_t size)
 {
     if (size > LAUNCH_ARGUMENT_MAX)
         abort();
@@ -225,13 +244,19 @@ bool start_detached_thread(void *(*fn)(void *), const void *argument, size_t siz
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_mutex_lock(&launch_lock);
     pthread_mutex_lock(&launch.lock);
+    launch.name = name;
     launch.fn = fn;
     memset(launch.argument, 0, sizeof launch.argument);
     if (size)
         memcpy(launch.argument, argument, size);
     launch.running = false;
+    /* The new thread inherits the mask in force here; the caller's own
+     * comes back at once. */
+    sigset_t callers_mask;
+    block_program_signals(&callers_mask);
     pthread_t thread;
     bool started = pthread_create(&thread, &attr, launched, NULL) == 0;
+    pthread_sigmask(SIG_SETMASK, &callers_mask, NULL);
     while (started && !launch.running)
         pthread_cond_wait(&launch.running_now, &launch.lock);
     pthread_mutex_unlock(&launch.lock);
@@ -244,7 +269,7 @@ bool start_detached_thread(void *(*fn)(void *), const void *argument, size_t siz
 static void start_if_stopped_locked(struct service_thread *t)
 {
     if (!t->started)
-        t->started = start_detached_thread(t->main, NULL, 0);
+        t->started = start_detached_thread(t->name, t->main, NULL, 0);
 }
 
 void service_start(struct service_thread *t)

@@ -3,7 +3,9 @@
  * exiting, with no span lost and every counter adding up.
  */
 #include <pthread.h>
+#include <dirent.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -226,4 +228,88 @@ DEATH_TEST(thread_that_cannot_be_signalled_aborts, "mgc: cannot stop thread")
     signal_thread = signal_refusing_one;
     mgc_collect();
     release_sleeper = 1;
+}
+
+/* ---- Program signals stay off mgc's threads ---------------------------------------------------- */
+
+enum { MAX_HANDLED = 4096 };
+static pid_t handled_on[MAX_HANDLED];
+static int handled_count;
+
+static void record_handler_thread(int signal_number)
+{
+    (void)signal_number;
+    int i = __atomic_fetch_add(&handled_count, 1, __ATOMIC_RELAXED);
+    if (i < MAX_HANDLED)
+        handled_on[i] = (pid_t)syscall(SYS_gettid);
+}
+
+static void finalize_nothing(void *obj, void *arg) { (void)obj, (void)arg; }
+
+/* Whether a thread named name runs in this process. */
+static bool thread_named(const char *name)
+{
+    bool found = false;
+    DIR *tasks = opendir("/proc/self/task");
+    CHECK(tasks != NULL);
+    for (struct dirent *e; (e = readdir(tasks)) != NULL && !found;) {
+        char path[300], comm[32] = "";
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        if (fgets(comm, sizeof comm, f))
+            found = strncmp(comm, name, strlen(name)) == 0 && comm[strlen(name)] == '\n';
+        fclose(f);
+    }
+    closedir(tasks);
+    return found;
+}
+
+/* A process-directed signal goes to any thread that does not block it. The
+ * program's only thread blocks SIGUSR1 while signals are sent, so the
+ * kernel may pick only mgc's threads (marking helpers, sweeper, finalizer
+ * runner): they block it, so the signals wait until the program unblocks
+ * SIGUSR1, and the handler runs on the program's thread. Before mgc's
+ * threads blocked signals, the handler ran on them. */
+ENV_TEST(program_signals_are_never_handled_on_mgc_threads, "MGC_DEBUG=gcprocs=4")
+{
+    struct sigaction action = {.sa_handler = record_handler_thread};
+    sigemptyset(&action.sa_mask);
+    CHECK(sigaction(SIGUSR1, &action, NULL) == 0);
+    pid_t self = (pid_t)syscall(SYS_gettid);
+    /* Start every kind of mgc thread, with SIGUSR1 unblocked here. */
+    mgc_set_finalizer_mode(MGC_FINALIZE_THREAD);
+    CHECK(mgc_set_finalizer(mgc_alloc(32), finalize_nothing, NULL) == 0);
+    for (int i = 0; i < 3; i++) {
+        for (int j = 0; j < 20000; j++)
+            mgc_alloc(48);
+        mgc_collect();
+    }
+    usleep(100000);
+    CHECK(thread_named("mgc-mark"));
+    CHECK(thread_named("mgc-sweep"));
+    CHECK(thread_named("mgc-final"));
+
+    sigset_t usr1, previous;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    CHECK(pthread_sigmask(SIG_BLOCK, &usr1, &previous) == 0);
+    for (int i = 0; i < 200; i++) {
+        kill(getpid(), SIGUSR1);
+        if (i % 20 == 0) {
+            for (int j = 0; j < 20000; j++)
+                mgc_alloc(48);
+            mgc_collect();
+        }
+        usleep(500);
+    }
+    int before_unblocking = __atomic_load_n(&handled_count, __ATOMIC_RELAXED);
+    CHECK(pthread_sigmask(SIG_SETMASK, &previous, NULL) == 0);
+    int n = __atomic_load_n(&handled_count, __ATOMIC_RELAXED);
+    if (before_unblocking)
+        fprintf(stderr, "%d signals handled while the program's thread blocked them\n", before_unblocking);
+    CHECK(n >= 1);
+    for (int i = 0; i < n && i < MAX_HANDLED; i++)
+        CHECK_EQ(handled_on[i], self);
 }
