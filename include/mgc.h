@@ -65,11 +65,15 @@ void *mgc_calloc(size_t n, size_t size);
 
 /* Resize p, keeping its kind (scanned or noscan, uncollectable or not).
  * p == NULL: mgc_alloc(size). size == 0: frees p (as mgc_free) and returns
- * NULL, as glibc does. When p's object already has room for size bytes, p is
- * returned; otherwise a new object receives the old contents and p is freed.
- * Bytes past the old size are zero, except after an object packed by the tiny
- * allocator, whose block neighbours may be copied along (p itself is then not
- * freed: see mgc_free). On failure, NULL with errno = ENOMEM and p unchanged.
+ * NULL, as glibc does. When p's object already has room for size bytes (its
+ * mgc_usable_size), p is returned, unless a large object would be left more
+ * than half empty; otherwise a new object receives the old contents and p is
+ * freed. Bytes past the old size are zero. An object packed by the tiny
+ * allocator always moves, even when size fits in what mgc_usable_size reports
+ * for it, since those bytes may belong to its block neighbours; the bytes up
+ * to the end of its block are copied (so neighbours' bytes may follow the old
+ * contents), and p itself is not freed (see mgc_free).
+ * On failure, NULL with errno = ENOMEM and p unchanged.
  * A p that mgc_free would refuse aborts the same way, naming realloc. */
 void *mgc_realloc(void *p, size_t size);
 
@@ -118,9 +122,13 @@ void *mgc_base(const void *p);
  * moves the object). Finalizers on uncollectable objects never run.
  *
  * Where they run: by default on one background thread that mgc starts on
- * the first mgc_set_finalizer. In manual mode they wait in a queue until the
- * program calls mgc_run_finalizers. No mgc lock is held while a finalizer
- * runs: it may allocate, set finalizers, call mgc_collect and
+ * the first mgc_set_finalizer (named "mgc-final"); like all of mgc's
+ * threads, it blocks every signal but mgc's suspend signal and the fault
+ * signals (see Roots and threads), so a finalizer runs with the program's
+ * signals blocked, as Go's and Boehm GC's do. In manual mode they wait in a
+ * queue until the program calls mgc_run_finalizers, and run on the thread
+ * that calls it, with its signal mask. No mgc lock is held while a
+ * finalizer runs: it may allocate, set finalizers, call mgc_collect and
  * mgc_run_finalizers.
  */
 typedef void (*mgc_finalizer_fn)(void *obj, void *arg);
@@ -129,8 +137,13 @@ typedef void (*mgc_finalizer_fn)(void *obj, void *arg);
 #define MGC_FINALIZE_MANUAL 1 /* queue until mgc_run_finalizers() */
 
 /* Set (fn non-NULL) or remove (fn NULL) the finalizer of obj, which must be
- * an object start, or a pointer into a tiny block (above). 0; MGC_EINVAL if
- * obj is not such a pointer; MGC_EEXIST if obj has a finalizer already
+ * an object start, or any address inside an allocated tiny block (above):
+ * mgc does not record where packed objects start, so there it accepts any
+ * of the block's 16 addresses, an interior address of a packed object
+ * included, and returns 0; the finalizer is kept under that exact address,
+ * fn receives it, and it runs once the whole block is unreachable. 0;
+ * MGC_EINVAL if obj is not such a pointer (an interior address of any other
+ * object included); MGC_EEXIST if that address has a finalizer already
  * (remove it first); MGC_ENOMEM if no memory is left for the record.
  * Removing where none is set returns 0. */
 int mgc_set_finalizer(void *obj, mgc_finalizer_fn fn, void *arg);
@@ -142,9 +155,14 @@ void mgc_set_finalizer_mode(int mode);
 
 /* ---- Roots and threads ----------------------------------------------------------------
  *
- * An object is reachable when a pointer to any byte inside it (interior
- * pointers count) is found in a root or in a reachable scanned object. A
- * pointer just past the end of an object does not keep it alive.
+ * An object is reachable when a pointer into its slot (interior pointers
+ * count) is found in a root or in a reachable scanned object. The slot is
+ * the mgc_usable_size bytes from the object's start, which may be more than
+ * was asked for: a 100-byte object lives in a 104-byte slot, so a pointer to
+ * any of its bytes 0 to 103, including one just past its 100 bytes, keeps
+ * it; a pointer one past the slot (start + mgc_usable_size) does not (it
+ * points into the next slot). A tiny object packed into a 16-byte block is
+ * kept by a pointer to any byte of the block, and keeps the whole block.
  *
  * Roots, scanned at every collection:
  *   - the stack and registers of every registered thread;
@@ -164,10 +182,31 @@ void mgc_set_finalizer_mode(int mode);
  * but never calls mgc must call mgc_register_thread().
  *
  * Collections stop every registered thread with a signal, as Boehm GC does:
- * SIGPWR by default, or the signal named by MGC_SUSPEND_SIGNAL (a number, or
- * SIGPWR, SIGXCPU, SIGUSR1, SIGUSR2, SIGXFSZ, SIGSYS, SIGRTMIN+n). Do not
- * block that signal in a registered thread, or install another handler for
- * it. System calls the kernel restarts after a handler (read, write, waits
+ * SIGPWR by default, or the signal named by MGC_SUSPEND_SIGNAL: a number in
+ * digits, or SIGPWR, SIGXCPU, SIGUSR1, SIGUSR2, SIGXFSZ, SIGSYS (with or
+ * without "SIG"), or SIGRTMIN+n. Refused, with a message on stderr, SIGPWR
+ * being used instead: 32 up to SIGRTMIN - 1 (the C library's own signals),
+ * SIGKILL, SIGSTOP, the fault signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL,
+ * SIGABRT, SIGTRAP), numbers out of range, and any signal the system will
+ * not let mgc handle. Do not block that signal in a registered thread, or
+ * install another handler for it (a collection then aborts, saying so).
+ * If a registered thread cannot be sent the signal, a collection never runs
+ * while it runs: a thread that has exited without unregistering is dropped
+ * (with a message); otherwise mgc prints "mgc: cannot stop thread ..." and
+ * aborts.
+ *
+ * mgc's own threads ("mgc-mark" marking helpers, the "mgc-sweep" background
+ * sweeper, the "mgc-final" finalizer runner) block every signal except the
+ * suspend signal and SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP and SIGABRT,
+ * so a signal sent to the process (kill, alarm, timers) is never handled on
+ * one of them: it goes to a thread of the program that does not block it,
+ * or waits until one unblocks it.
+ *
+ * Calling mgc from a signal handler (allocating, freeing, collecting, any
+ * function here) is not supported: mgc's functions are not
+ * async-signal-safe.
+ *
+ * System calls the kernel restarts after a handler (read, write, waits
  * on locks) are not disturbed; those that never restart (sleep, nanosleep,
  * poll, select, epoll_wait, ...) may return early with EINTR while a
  * collection runs. fork() is safe: the child keeps only the calling thread.
@@ -178,7 +217,14 @@ int mgc_register_thread(void);
 /* Stop treating the calling thread's stack as a root (done at thread exit
  * anyway). 0, or MGC_EINVAL if it was not registered. */
 int mgc_unregister_thread(void);
-/* Scan [start, start + size) as a root at every collection. */
+/* Scan [start, start + size) as a root at every collection. The range is
+ * read as it is at each collection, so it must stay mapped and readable
+ * until mgc_remove_roots removes it (unmap it after that, never before): a
+ * range that is not readable when a collection runs crashes that collection.
+ * start == NULL or size == 0 does nothing. A range that wraps past the top of
+ * the address space or reaches beyond the user address space (2^48) is
+ * reported on stderr ("mgc: mgc_add_roots: range ... is not a root") and
+ * ignored; so is one mgc has no memory to record. */
 void mgc_add_roots(void *start, size_t size);
 /* Stop scanning [start, start + size): the part of any added range inside
  * it is removed (an added range may be split in two). */
@@ -240,9 +286,16 @@ void mgc_read_stats(struct mgc_stats *out);
 
 /* ---- Environment (read once, at initialisation) ---------------------------------------
  *
- * MGC_GCPERCENT=N|off      initial gc percent (off = -1)
- * MGC_MEMLIMIT=N[KiB|MiB|GiB]  initial memory limit
- * MGC_SUSPEND_SIGNAL=SIG   the signal that stops threads (default SIGPWR)
+ * Numbers are plain decimal digits: no sign, no spaces, no 0x. A bad value
+ * is reported once on stderr ("mgc: NAME: bad value ...") and the default
+ * stays; it never stops the program.
+ *
+ * MGC_GCPERCENT=N|off      initial gc percent, 0 to 1000000 (off or -1: off);
+ *                          bad: 100
+ * MGC_MEMLIMIT=N[B|KiB|MiB|GiB|TiB]  initial memory limit in bytes, under
+ *                          2^64 (units are powers of 1024); bad: no limit
+ * MGC_SUSPEND_SIGNAL=SIG   the signal that stops threads (default SIGPWR;
+ *                          which ones are refused: see Roots and threads)
  * MGC_DEBUG=key=value,...
  *   gctrace=1        one line per collection on stderr:
  *                    gc N @T s P%: pause X ms (mark Y ms, W threads),
@@ -253,12 +306,14 @@ void mgc_read_stats(struct mgc_stats *out);
  *   tinyalloc=0      turn the tiny allocator off: every request gets its own slot
  *   efence=1         every object on its own pages, never reused; freed objects'
  *                    pages become inaccessible (catches use after free)
- *   gcprocs=N        threads that mark (default: one per core)
- *   collectevery=N   collect at every Nth slow-path allocation (for testing)
+ *   gcprocs=N        threads that mark, 1 to 64 (default, or 0: one per core)
+ *   collectevery=N   collect at every Nth slow-path allocation, N up to
+ *                    10^9 (for testing; 0: off)
  *   hugepages=0      heap arenas do not ask for transparent huge pages; by
  *                    default they do (MADV_HUGEPAGE), which makes allocation
  *                    and marking faster and may hold a few MiB more memory
- * An unknown key or malformed value is reported once on stderr and ignored.
+ * An unknown key, a key without "=", or a value out of its range is reported
+ * once on stderr and ignored: that key keeps its default.
  */
 
 #ifdef __cplusplus

@@ -51,16 +51,16 @@ struct debug_key {
     long max;
 };
 
-/* Parse a decimal number in [0, max]; false if text is anything else. */
-static bool parse_number(const char *text, size_t length, long max, long *out)
+bool parse_decimal(const char *text, size_t length, uint64_t max, uint64_t *out)
 {
-    if (length == 0 || length > 18)
+    if (length == 0)
         return false;
-    long n = 0;
+    uint64_t n = 0;
     for (size_t i = 0; i < length; i++) {
         if (text[i] < '0' || text[i] > '9')
             return false;
-        n = n * 10 + (text[i] - '0');
+        if (__builtin_mul_overflow(n, 10, &n) || __builtin_add_overflow(n, (uint64_t)(text[i] - '0'), &n))
+            return false;
     }
     if (n > max)
         return false;
@@ -95,10 +95,10 @@ void debug_parse(const char *text, struct debug_settings *out)
                     key = &keys[i];
             const char *value = equals + 1;
             size_t value_length = length - name_length - 1;
-            long n;
+            uint64_t n;
             if (!key)
                 write_stderr("mgc: MGC_DEBUG: unknown key \"%.*s\"\n", (int)name_length, p);
-            else if (!parse_number(value, value_length, key->max, &n))
+            else if (!parse_decimal(value, value_length, (uint64_t)key->max, &n))
                 write_stderr("mgc: MGC_DEBUG: bad value \"%.*s\" for key \"%s\" (expected 0 to %ld)\n",
                              (int)value_length, value, key->name, key->max);
             else

@@ -42,7 +42,7 @@ static uint64_t finalizers_run_total;
 /* The finalizer thread: started once, wakes when work is queued or the
  * mode changes. */
 static void *finalizer_runner(void *unused);
-static struct service_thread runner = SERVICE_THREAD_INIT(finalizer_runner);
+static struct service_thread runner = SERVICE_THREAD_INIT("mgc-final", finalizer_runner);
 static int finalizer_mode = MGC_FINALIZE_THREAD;
 
 uint64_t finalizers_run_count(void)

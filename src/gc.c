@@ -304,19 +304,18 @@ void gc_read_stats(struct mgc_stats *out)
 
 /* ---- Environment ------------------------------------------------------------------------------ */
 
+/* Environment values are parsed strictly (parse_decimal): a sign, a space
+ * or a stray character makes the value bad, reported once, and the default
+ * stays. */
 static void parse_gc_percent(const char *text)
 {
-    if (strcmp(text, "off") == 0) {
+    uint64_t n;
+    if (strcmp(text, "off") == 0 || strcmp(text, "-1") == 0)
         gc_percent = -1;
-        return;
-    }
-    char *end;
-    long n = strtol(text, &end, 10);
-    if (!*text || *end || n < -1 || n > 1000000) {
-        write_stderr("mgc: MGC_GCPERCENT: bad value \"%s\" (expected a number or off); using 100\n", text);
-        return;
-    }
-    gc_percent = (int)n;
+    else if (parse_decimal(text, strlen(text), 1000000, &n))
+        gc_percent = (int)n;
+    else
+        write_stderr("mgc: MGC_GCPERCENT: bad value \"%s\" (expected 0 to 1000000, or off); using 100\n", text);
 }
 
 static void parse_memory_limit(const char *text)
@@ -324,24 +323,23 @@ static void parse_memory_limit(const char *text)
     static const struct {
         const char *suffix;
         unsigned shift;
-    } units[] = {{"", 0}, {"B", 0}, {"KiB", 10}, {"MiB", 20}, {"GiB", 30}, {"TiB", 40}};
-    char *end;
-    unsigned long long n = strtoull(text, &end, 10);
-    if (end == text || *text == '-') {
-        write_stderr("mgc: MGC_MEMLIMIT: bad value \"%s\" (expected N[KiB|MiB|GiB]); no limit\n", text);
+    } units[] = {{"B", 0}, {"KiB", 10}, {"MiB", 20}, {"GiB", 30}, {"TiB", 40}};
+    size_t digits = strspn(text, "0123456789");
+    const char *unit = text + digits;
+    unsigned shift = 0;
+    bool known_unit = *unit == 0;
+    for (size_t i = 0; i < sizeof units / sizeof units[0] && !known_unit; i++)
+        if (strcmp(unit, units[i].suffix) == 0) {
+            shift = units[i].shift;
+            known_unit = true;
+        }
+    uint64_t n;
+    if (!known_unit || !parse_decimal(text, digits, UINT64_MAX >> shift, &n) || (n << shift) > SIZE_MAX) {
+        write_stderr("mgc: MGC_MEMLIMIT: bad value \"%s\" (expected digits, then nothing, B, KiB, MiB, GiB "
+                     "or TiB, under 2^64 bytes); no limit\n", text);
         return;
     }
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (strcmp(end, units[i].suffix) == 0) {
-            if (n > (SIZE_MAX >> units[i].shift)) {
-                memory_limit = SIZE_MAX;
-                return;
-            }
-            memory_limit = (size_t)n << units[i].shift;
-            return;
-        }
-    }
-    write_stderr("mgc: MGC_MEMLIMIT: bad value \"%s\" (expected N[KiB|MiB|GiB]); no limit\n", text);
+    memory_limit = (size_t)(n << shift);
 }
 
 void gc_init(void)

@@ -273,14 +273,17 @@ void *mgc_realloc(void *p, size_t size)
     bool tiny = status == OBJECT_IN_TINY_BLOCK;
     size_t old_size = tiny ? ref.base + TINY_SIZE - (uintptr_t)p : ref.size;
     /* Keep p when it has room, unless a large object would stay more than
-     * half empty. */
+     * half empty. A packed tiny object always moves: its own size is not
+     * recorded anywhere, and the rest of its block may hold neighbours. */
     if (!tiny && size <= old_size && (!ref.span->large || size >= old_size / 2))
         return p;
     unsigned flags = (ref.span->noscan ? MGC_NOSCAN : 0) | (ref.span->uncollectable ? MGC_UNCOLLECTABLE : 0);
     void *q = mgc_alloc_flags(size, flags);
     if (!q)
         return NULL;
-    memcpy(q, p, size < old_size ? size : old_size);
+    /* A tiny q may be packed into p's own block, after p, within the bytes
+     * copied: memmove. */
+    memmove(q, p, size < old_size ? size : old_size);
     mgc_free(p); /* for a tiny object, only drops its finalizer */
     return q;
 }

@@ -507,7 +507,7 @@ void mark_start_helpers(void)
         pthread_mutex_lock(&pool.lock);
         struct helper_start start = {pool.helpers_started, pool.phase};
         pthread_mutex_unlock(&pool.lock);
-        if (!start_detached_thread(mark_helper, &start, sizeof start))
+        if (!start_detached_thread("mgc-mark", mark_helper, &start, sizeof start))
             break;
         pool.helpers_started++;
     }

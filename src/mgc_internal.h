@@ -638,8 +638,12 @@ void world_init(void) INTERNAL;
 /* Register the calling thread if it is not yet; false when out of memory. */
 bool thread_ensure_registered(void) INTERNAL;
 void thread_unregister_current(void) INTERNAL;
-/* threads_lock held: stop every other registered thread / let them go. */
+/* threads_lock held: stop every other registered thread / let them go.
+ * A thread that cannot be signalled: dropped if it is gone, else abort. */
 void world_stop(void) INTERNAL;
+/* How world_stop signals a thread: pthread_kill, unless a test injects
+ * failures. */
+extern int (*signal_thread)(pthread_t thread, int signal_number) INTERNAL;
 void world_start(void) INTERNAL;
 /* The calling thread's stack, from its current depth, with its callee-saved
  * registers spilled into that range; fn receives the range. */
@@ -653,26 +657,29 @@ void collector_record_stacks(uintptr_t low) INTERNAL;
 #define STACK_CLEAR_BYTES ((size_t)32 << 10)
 void stack_clear_below(size_t bytes) INTERNAL;
 /* Start one of mgc's own threads (marking helper, sweeper, finalizer
- * runner), detached, and return once it runs fn; false if the system
- * refuses. fn receives a copy of the size bytes at argument (at most
- * LAUNCH_ARGUMENT_MAX), which the caller may reuse at once. launch_lock is
- * held throughout (world.c says why). */
+ * runner), detached, named name (at most 15 characters: it shows in
+ * /proc/PID/task/TID/comm and debuggers), and return once it runs fn; false
+ * if the system refuses. It blocks every signal but the suspend signal and
+ * the fault signals. fn receives a copy of the size bytes at argument (at
+ * most LAUNCH_ARGUMENT_MAX), which the caller may reuse at once. launch_lock
+ * is held throughout (world.c says why). */
 #define LAUNCH_ARGUMENT_MAX 32
-bool start_detached_thread(void *(*fn)(void *), const void *argument, size_t size) INTERNAL;
+bool start_detached_thread(const char *name, void *(*fn)(void *), const void *argument, size_t size) INTERNAL;
 extern pthread_mutex_t launch_lock INTERNAL;
 
 /* A thread of mgc's own that sleeps until woken (the background sweeper,
  * the finalizer runner). Each wake adds one to generation; the thread,
  * started at most once and then on demand, waits for it to change. */
 struct service_thread {
+    const char *name;
     void *(*main)(void *);
     pthread_mutex_t lock;
     pthread_cond_t wake;
     bool started;
     uint64_t generation;
 };
-#define SERVICE_THREAD_INIT(fn) \
-    {.main = (fn), .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER}
+#define SERVICE_THREAD_INIT(thread_name, fn) \
+    {.name = (thread_name), .main = (fn), .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER}
 /* Start the thread if it is not running. */
 void service_start(struct service_thread *t) INTERNAL;
 /* Wake the thread, starting it first if start and it is not running. */
@@ -871,6 +878,10 @@ struct debug_settings {
 };
 extern struct debug_settings debug INTERNAL;
 void debug_parse_environment(void) INTERNAL;
+/* text[0, length) as a decimal number in [0, max]: digits only, no sign,
+ * no spaces, as every environment variable mgc reads is parsed. false for
+ * anything else, overflow included. */
+bool parse_decimal(const char *text, size_t length, uint64_t max, uint64_t *out) INTERNAL;
 /* Parse one MGC_DEBUG string into out; warnings go to stderr. */
 void debug_parse(const char *text, struct debug_settings *out) INTERNAL;
 

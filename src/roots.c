@@ -116,7 +116,15 @@ void mgc_add_roots(void *start, size_t size)
 {
     if (!start || size == 0)
         return;
-    uintptr_t s = (uintptr_t)start, e = range_end(s, size);
+    /* Every collection reads the whole range: one that wraps past the top of
+     * the address space, or reaches beyond user space, can never be read,
+     * and would bring down the first collection far from the faulty call. */
+    uintptr_t s = (uintptr_t)start, e;
+    if (__builtin_add_overflow(s, size, &e) || (e - 1) >> ADDRESS_BITS) {
+        write_stderr("mgc: mgc_add_roots: range %p+%zu goes past the user address space; "
+                     "it is not a root\n", start, size);
+        return;
+    }
     runtime_ensure_init();
     pthread_mutex_lock(&roots_lock);
     if (reserve_one(&registered, registered_count, &registered_capacity))

@@ -40,7 +40,7 @@ static size_t unswept_remaining;      /* spans still to sweep this cycle */
 static unsigned sweep_cursor;         /* where sweep_one looks first */
 
 static void *background_sweeper(void *unused);
-static struct service_thread sweeper = SERVICE_THREAD_INIT(background_sweeper);
+static struct service_thread sweeper = SERVICE_THREAD_INIT("mgc-sweep", background_sweeper);
 
 void sweep_read_counters(uint64_t *frees, uint64_t *freed_bytes)
 {

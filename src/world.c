@@ -221,6 +221,27 @@ NOINLINE NO_REDZONES void stack_clear_below(size_t bytes)
 
 /* ---- Stopping others ---------------------------------------------------------------------- */
 
+int (*signal_thread)(pthread_t thread, int signal_number) = pthread_kill;
+
+/* A registered thread that pthread_kill cannot reach. ESRCH: it is gone,
+ * having exited without unregistering (its key destructor did not run to
+ * the end); it has no stack left to scan, and is dropped. Anything else:
+ * it may still run, and marking around a running thread could free what it
+ * holds, so stop here. threads_lock held. */
+static void signal_failed(struct thread_record **link, int error)
+{
+    struct thread_record *t = *link;
+    if (error != ESRCH) {
+        write_stderr("mgc: cannot stop thread %#lx with signal %d (error %d); "
+                     "a collection must not run while it runs\n", (unsigned long)t->thread, suspend_signal, error);
+        abort();
+    }
+    write_stderr("mgc: a registered thread exited without unregistering; dropped\n");
+    *link = t->next;
+    t->next = spare_records;
+    spare_records = t;
+}
+
 void world_stop(void)
 {
     /* A program that put its own handler on our signal would hang every
@@ -234,14 +255,22 @@ void world_stop(void)
     __atomic_add_fetch(&world_epoch, 1, __ATOMIC_ACQ_REL);
     struct thread_record *self = mgc_tls.record;
     unsigned signalled = 0;
-    for (struct thread_record *t = thread_list; t; t = t->next) {
+    for (struct thread_record **link = &thread_list; *link;) {
+        struct thread_record *t = *link;
         /* The collecting thread recorded its stacks on entry (collector_record_stacks). */
-        if (t == self)
+        if (t == self) {
+            link = &t->next;
             continue;
+        }
         /* Only a thread that parks for this stop has a stack to scan. */
         t->stack_pointer = 0;
-        if (pthread_kill(t->thread, suspend_signal) == 0)
-            signalled++;
+        int error = signal_thread(t->thread, suspend_signal);
+        if (error) {
+            signal_failed(link, error);
+            continue;
+        }
+        signalled++;
+        link = &t->next;
     }
     while (signalled) {
         if (sem_wait(&acknowledgements) == 0)
@@ -271,6 +300,7 @@ pthread_mutex_t launch_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
     pthread_mutex_t lock;
     pthread_cond_t running_now;
+    const char *name;
     void *(*fn)(void *);
     _Alignas(16) unsigned char argument[LAUNCH_ARGUMENT_MAX];
     bool running;
@@ -289,6 +319,7 @@ static void *launched(void *unused)
     _Alignas(16) unsigned char argument[LAUNCH_ARGUMENT_MAX];
     pthread_mutex_lock(&launch.lock);
     void *(*fn)(void *) = launch.fn;
+    pthread_setname_np(pthread_self(), launch.name);
     memcpy(argument, launch.argument, sizeof argument);
     launch.running = true;
     pthread_cond_signal(&launch.running_now);
@@ -298,7 +329,24 @@ static void *launched(void *unused)
     return result;
 }
 
-bool start_detached_thread(void *(*fn)(void *), const void *argument, size_t size)
+/* The signals mgc's threads leave unblocked: the suspend signal (the
+ * sweeper and the finalizer runner are registered, and must stop for
+ * collections), and the synchronous faults, which a blocked mask would not
+ * stop anyway but would turn into a silent kill. Every other signal is the
+ * program's: a process-directed one must never run its handler on a thread
+ * of mgc's, in the middle of marking or sweeping. */
+static void block_program_signals(sigset_t *previous)
+{
+    static const int kept[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT};
+    sigset_t blocked;
+    sigfillset(&blocked);
+    sigdelset(&blocked, suspend_signal);
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++)
+        sigdelset(&blocked, kept[i]);
+    pthread_sigmask(SIG_SETMASK, &blocked, previous);
+}
+
+bool start_detached_thread(const char *name, void *(*fn)(void *), const void *argument, size_t size)
 {
     if (size > LAUNCH_ARGUMENT_MAX)
         abort();
@@ -310,13 +358,19 @@ bool start_detached_thread(void *(*fn)(void *), const void *argument, size_t siz
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state); /* the wait below must not end the thread */
     pthread_mutex_lock(&launch_lock);
     pthread_mutex_lock(&launch.lock);
+    launch.name = name;
     launch.fn = fn;
     memset(launch.argument, 0, sizeof launch.argument);
     if (size)
         memcpy(launch.argument, argument, size);
     launch.running = false;
+    /* The new thread inherits the mask in force here; the caller's own
+     * comes back at once. */
+    sigset_t callers_mask;
+    block_program_signals(&callers_mask);
     pthread_t thread;
     bool started = pthread_create(&thread, &attr, launched, NULL) == 0;
+    pthread_sigmask(SIG_SETMASK, &callers_mask, NULL);
     while (started && !launch.running)
         pthread_cond_wait(&launch.running_now, &launch.lock);
     pthread_mutex_unlock(&launch.lock);
@@ -330,7 +384,7 @@ bool start_detached_thread(void *(*fn)(void *), const void *argument, size_t siz
 static void start_if_stopped_locked(struct service_thread *t)
 {
     if (!t->started)
-        t->started = start_detached_thread(t->main, NULL, 0);
+        t->started = start_detached_thread(t->name, t->main, NULL, 0);
 }
 
 void service_start(struct service_thread *t)
@@ -480,8 +534,9 @@ int mgc_unregister_thread(void)
 
 /* ---- Set-up ------------------------------------------------------------------------------------ */
 
-/* MGC_SUSPEND_SIGNAL: a signal number, or one of a few names. */
-static int parse_signal(const char *text)
+/* MGC_SUSPEND_SIGNAL: a signal number, or one of a few names; 0 with the
+ * reason in *why if it names no signal mgc can use. */
+static int parse_signal(const char *text, const char **why)
 {
     static const struct {
         const char *name;
@@ -491,19 +546,29 @@ static int parse_signal(const char *text)
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(text, names[i].name) == 0 || strcmp(text, names[i].name + 3) == 0)
             return names[i].number;
+    uint64_t n;
+    *why = "expected a number, a name from mgc.h, or SIGRTMIN+n";
     if (strncmp(text, "SIGRTMIN+", 9) == 0 || strncmp(text, "RTMIN+", 6) == 0) {
-        const char *n = strchr(text, '+') + 1;
-        char *end;
-        long k = strtol(n, &end, 10);
-        if (*n && !*end && k >= 0 && SIGRTMIN + k <= SIGRTMAX)
-            return SIGRTMIN + (int)k;
-        return -1;
+        const char *digits = strchr(text, '+') + 1;
+        if (!parse_decimal(digits, strlen(digits), (uint64_t)(SIGRTMAX - SIGRTMIN), &n))
+            return 0;
+        return SIGRTMIN + (int)n;
     }
-    char *end;
-    long n = strtol(text, &end, 10);
-    if (!*text || *end || n <= 0 || n > SIGRTMAX || n == SIGKILL || n == SIGSTOP || n == SIGSEGV ||
-        n == SIGBUS || n == SIGFPE || n == SIGILL || n == SIGABRT)
-        return -1;
+    if (!parse_decimal(text, strlen(text), (uint64_t)SIGRTMAX, &n) || n == 0)
+        return 0;
+    /* Numbers between the standard signals and SIGRTMIN belong to the C
+     * library (thread cancellation, set*id): it refuses them. */
+    if (n > 31 && n < (uint64_t)SIGRTMIN) {
+        *why = "reserved by the C library";
+        return 0;
+    }
+    /* Ones that cannot be caught, and the synchronous faults, which must
+     * keep their own meaning (SIGTRAP: debuggers). */
+    if (n == SIGKILL || n == SIGSTOP || n == SIGSEGV || n == SIGBUS || n == SIGFPE || n == SIGILL ||
+        n == SIGABRT || n == SIGTRAP) {
+        *why = "it cannot be caught, or reports faults";
+        return 0;
+    }
     return (int)n;
 }
 
@@ -511,11 +576,13 @@ void world_init(void)
 {
     const char *text = getenv("MGC_SUSPEND_SIGNAL");
     if (text) {
-        int n = parse_signal(text);
+        const char *why = "";
+        int n = parse_signal(text, &why);
         if (n > 0)
             suspend_signal = n;
         else
-            write_stderr("mgc: MGC_SUSPEND_SIGNAL: bad signal \"%s\"; using %d (SIGPWR)\n", text, SIGPWR);
+            write_stderr("mgc: MGC_SUSPEND_SIGNAL: bad signal \"%s\" (%s); using %d (SIGPWR)\n", text, why,
+                         SIGPWR);
     }
     long page = sysconf(_SC_PAGESIZE);
     if (page > 0)
@@ -526,7 +593,12 @@ void world_init(void)
     installed_action.sa_sigaction = suspend_handler;
     installed_action.sa_flags = SA_SIGINFO | SA_RESTART;
     sigemptyset(&installed_action.sa_mask);
-    sigaction(suspend_signal, &installed_action, NULL);
+    if (sigaction(suspend_signal, &installed_action, NULL) != 0 && suspend_signal != SIGPWR) {
+        write_stderr("mgc: MGC_SUSPEND_SIGNAL: bad signal \"%s\" (the system refuses a handler for %d: "
+                     "error %d); using %d (SIGPWR)\n", text, suspend_signal, errno, SIGPWR);
+        suspend_signal = SIGPWR;
+        sigaction(suspend_signal, &installed_action, NULL);
+    }
 }
 
 void world_after_fork_child(void)

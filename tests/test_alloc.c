@@ -345,6 +345,57 @@ TEST(realloc_keeps_contents_and_kind)
     CHECK(memcmp(t, "tiny!", 6) == 0);
 }
 
+/* A tiny object at the start of a fresh block (the thread's current one). */
+static char *tiny_at_block_start(size_t size)
+{
+    for (int i = 0; i < 64; i++) {
+        char *p = mgc_alloc_noscan(size);
+        if (mgc_base(p) == p)
+            return p;
+    }
+    return NULL;
+}
+
+/* Growing a tiny object can land the new object in the same 16-byte block,
+ * overlapping the bytes copied from the old one (3 bytes at offset 0, grown
+ * to 5: the new object is at offset 3, and the copy reads offsets 0 to 4).
+ * Before, that copy was a memcpy: under make test SANITIZE=1 AddressSanitizer
+ * stopped this case with memcpy-param-overlap. */
+TEST(realloc_between_tiny_sizes_in_one_block)
+{
+    char *p = tiny_at_block_start(3);
+    CHECK(p != NULL);
+    memcpy(p, "ab", 3);
+    char *q = mgc_realloc(p, 5);
+    CHECK(q != NULL);
+    CHECK(mgc_base(q) == p); /* the case this test is about */
+    CHECK(memcmp(q, "ab", 3) == 0);
+    memcpy(q, "abcd", 5);
+    char *r = mgc_realloc(q, 9);
+    CHECK(r != NULL && strcmp(r, "abcd") == 0);
+}
+
+/* mgc cannot tell how long a packed object is, and the bytes after it in
+ * its block (which mgc_usable_size counts) may belong to neighbours: a tiny
+ * object that grows moves, even when the new size would fit in its block,
+ * and its neighbours are never overwritten. */
+TEST(realloc_of_tiny_object_never_grows_into_its_neighbours)
+{
+    char *p = tiny_at_block_start(4);
+    CHECK(p != NULL);
+    char *neighbour = mgc_alloc_noscan(4);
+    CHECK(neighbour == p + 4);
+    memcpy(p, "AAA", 4);
+    memcpy(neighbour, "BBB", 4);
+    CHECK(mgc_usable_size(p) == 16);
+    char *q = mgc_realloc(p, 12);
+    CHECK(q != NULL && q != p);
+    CHECK(memcmp(q, "AAA", 4) == 0);
+    memset(q, 'x', 12);
+    CHECK(memcmp(neighbour, "BBB", 4) == 0);
+    CHECK(memcmp(p, "AAA", 4) == 0);
+}
+
 TEST(strdup_copies)
 {
     char *s = mgc_strdup("hello, heap");

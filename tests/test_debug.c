@@ -56,6 +56,9 @@ TEST(bad_values_are_reported_and_ignored)
     expect("tinyalloc=2", "bad value \"2\" for key \"tinyalloc\"", "tinyalloc=1");
     expect("efence=", "bad value \"\" for key \"efence\"", "efence=0");
     expect("gctrace=-1", "bad value \"-1\"", "gctrace=0");
+    expect("gctrace=+1", "bad value \"+1\"", "gctrace=0");
+    expect("gctrace= 1", "bad value \" 1\"", "gctrace=0");
+    expect("gctrace=1 ", "bad value \"1 \"", "gctrace=0");
     expect("gctrace=99999999999999999999999", "bad value", "gctrace=0");
     expect("efence", "\"efence\" has no value", "efence=0");
     expect("=1", "unknown key \"\"", "gctrace=0");

@@ -421,3 +421,19 @@ TEST(finalizers_may_allocate_set_finalizers_collect_and_run_finalizers)
     CHECK(nested_runs >= 15);
     CHECK_EQ(inner_set_failures, 0);
 }
+
+/* mgc does not know where packed tiny objects start: any address inside an
+ * allocated tiny block is accepted, an interior one included (mgc.h). An
+ * interior address of an ordinary object is not. */
+TEST(finalizer_on_interior_address_of_tiny_block_is_accepted)
+{
+    mgc_set_finalizer_mode(MGC_FINALIZE_MANUAL);
+    char *t = mgc_alloc_noscan(4);
+    CHECK(mgc_set_finalizer(t + 1, count_removed, NULL) == 0);
+    CHECK(mgc_set_finalizer(t + 1, count_removed, NULL) == MGC_EEXIST);
+    CHECK(mgc_set_finalizer(t, count_removed, NULL) == 0);
+    CHECK(mgc_set_finalizer(t + 1, NULL, NULL) == 0);
+    CHECK(mgc_set_finalizer(t, NULL, NULL) == 0);
+    char *o = mgc_alloc(40);
+    CHECK(mgc_set_finalizer(o + 1, count_removed, NULL) == MGC_EINVAL);
+}

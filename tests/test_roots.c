@@ -12,6 +12,7 @@
  * objects go, not every one.
  */
 #include <dlfcn.h>
+#include <sys/wait.h>
 #include <pthread.h>
 #include <string.h>
 #include <unistd.h>
@@ -632,4 +633,105 @@ TEST(dropped_large_objects_are_freed)
     mgc_collect();
     int freed = count_freed(hidden, 40);
     CHECK(freed >= 36);
+}
+
+/* A range that wraps past the top of the address space, or reaches beyond
+ * the user address space, cannot be read: mgc_add_roots refuses it with a
+ * message, keeps the ranges it had, and collections go on. Before the check,
+ * the wrapping range was clamped at UINTPTR_MAX, stored, and the next
+ * collection died of SIGSEGV reading it. */
+static void add_bad_range_and_collect(void *arg)
+{
+    const struct root_range *ranges;
+    void **table = malloc(4 * sizeof(void *));
+    mgc_add_roots(table, 4 * sizeof(void *));
+    size_t before = roots_registered(&ranges);
+    table[0] = make_patterned(64, 7, false);
+    mgc_add_roots((char *)table + 8, arg ? (size_t)(uintptr_t)arg : SIZE_MAX);
+    if (arg)
+        mgc_add_roots((void *)((uintptr_t)1 << ADDRESS_BITS), 4096);
+    scrub_stack();
+    collect_under_pressure(3);
+    CHECK(check_pattern(table[0], 64, 7));
+    CHECK_EQ(roots_registered(&ranges), before);
+}
+
+TEST(range_past_the_address_space_is_refused)
+{
+    char text[2048];
+    int status = run_in_child(add_bad_range_and_collect, NULL, text, sizeof text);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fprintf(stderr, "child: status %#x, stderr: %s\n", status, text);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(strstr(text, "mgc: mgc_add_roots: range") && strstr(text, "not a root"));
+    /* Beyond the user address space (a range that does not wrap). */
+    status = run_in_child(add_bad_range_and_collect, (void *)(uintptr_t)((uintptr_t)1 << ADDRESS_BITS), text,
+                          sizeof text);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fprintf(stderr, "child: status %#x, stderr: %s\n", status, text);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(strstr(text, "mgc: mgc_add_roots: range"));
+}
+
+/* ---- Where a pointer keeps an object ------------------------------------------------------- */
+
+/* A pointer anywhere in an object's slot keeps it, up to the slot's last
+ * byte (mgc_usable_size): a 100-byte object lives in a larger slot, so a
+ * pointer just past its 100 bytes keeps it too. For a tiny object, any byte
+ * of its 16-byte block does. mgc.h says so; this checks it. */
+static char *volatile slot_ends[64], *volatile just_past[64], *volatile tiny_block_end, *volatile past_slot[64];
+
+TEST(pointer_to_last_byte_of_slot_retains)
+{
+    enum { N = 64 };
+    static uintptr_t hidden[N], hidden_tiny;
+    for (int i = 0; i < N; i++) {
+        char *p = make_patterned(100, (unsigned)i, i & 1);
+        size_t usable = mgc_usable_size(p);
+        CHECK(usable > 100);
+        hidden[i] = (uintptr_t)p ^ HIDE;
+        if (i % 2)
+            slot_ends[i] = p + usable - 1;
+        else
+            just_past[i] = p + 100;
+    }
+    char *t = NULL;
+    for (int i = 0; i < 64 && !t; i++) {
+        t = mgc_alloc_noscan(3);
+        if (mgc_base(t) != t)
+            t = NULL;
+    }
+    CHECK(t != NULL);
+    fill_pattern(t, 3, 500);
+    hidden_tiny = (uintptr_t)t ^ HIDE;
+    tiny_block_end = t + 15;
+    t = NULL;
+    scrub_stack();
+    collect_under_pressure(10);
+    for (int i = 0; i < N; i++) {
+        char *p = (char *)(hidden[i] ^ HIDE);
+        CHECK(mgc_base(p) == p);
+        CHECK(check_pattern(p, 100, (unsigned)i));
+    }
+    CHECK(mgc_base((void *)(hidden_tiny ^ HIDE)) == (void *)(hidden_tiny ^ HIDE));
+    CHECK(check_pattern((void *)(hidden_tiny ^ HIDE), 3, 500));
+}
+
+/* One byte further, the pointer is at the next slot: it keeps whatever
+ * lives there, not this object. Each kept object is followed by a filler,
+ * so that its one-past-the-slot pointer lands on the filler. */
+TEST(pointer_one_past_the_slot_does_not_retain)
+{
+    enum { N = 64 };
+    static uintptr_t hidden[N];
+    for (int i = 0; i < N; i++) {
+        char *p = make_patterned(100, (unsigned)i, false);
+        hidden[i] = (uintptr_t)p ^ HIDE;
+        past_slot[i] = p + mgc_usable_size(p);
+        make_patterned(100, (unsigned)i, false); /* the filler */
+    }
+    scrub_stack();
+    mgc_collect();
+    mgc_collect();
+    CHECK(count_freed(hidden, N) >= N * 9 / 10);
 }

@@ -3,7 +3,11 @@
  * exiting, with no span lost and every counter adding up.
  */
 #include <pthread.h>
+#include <dirent.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "mgc_internal.h"
@@ -144,4 +148,170 @@ TEST(exited_threads_keep_their_counts)
     /* Caches are recycled, not leaked: 50 threads one after another did not
      * cost 50 caches of metadata. */
     CHECK(after.other_sys - before.other_sys < 50 * sizeof(struct cache));
+}
+
+/* ---- A thread the collector cannot signal ------------------------------------------------------ */
+
+static pthread_t refused_thread;
+static int refusal_error;
+
+static int signal_refusing_one(pthread_t thread, int signal_number)
+{
+    if (pthread_equal(thread, refused_thread))
+        return refusal_error;
+    return pthread_kill(thread, signal_number);
+}
+
+/* Whether thread has a record (a dropped record may be reused by another
+ * thread: mgc's sweeper, say). */
+static bool is_registered(pthread_t thread)
+{
+    pthread_mutex_lock(&threads_lock);
+    bool found = false;
+    for (const struct thread_record *t = thread_list; t; t = t->next)
+        found |= pthread_equal(t->thread, thread);
+    pthread_mutex_unlock(&threads_lock);
+    return found;
+}
+
+static void *register_then_vanish(void *out)
+{
+    CHECK(mgc_register_thread() == 0);
+    mgc_alloc(100);
+    struct thread_record *record = mgc_tls.record;
+    /* Exit as if the unregistering destructor never ran. */
+    mgc_tls.record = NULL;
+    __atomic_store_n((struct thread_record **)out, record, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* pthread_kill says ESRCH: the thread is gone (it exited without
+ * unregistering). It has no stack left to scan: it is dropped, and the
+ * collection goes on. Before, its record stayed registered for good, and
+ * every collection tried to signal it again. */
+TEST(thread_gone_without_unregistering_is_dropped)
+{
+    /* Joined only at the end: until then no new thread can have its ID. */
+    struct thread_record *record = NULL;
+    CHECK(pthread_create(&refused_thread, NULL, register_then_vanish, &record) == 0);
+    while (!__atomic_load_n(&record, __ATOMIC_ACQUIRE))
+        usleep(1000);
+    CHECK(is_registered(refused_thread));
+    refusal_error = ESRCH;
+    signal_thread = signal_refusing_one;
+    void *volatile kept = mgc_alloc(64);
+    fill_pattern(kept, 64, 3);
+    mgc_collect();
+    CHECK(!is_registered(refused_thread));
+    mgc_collect();
+    CHECK(check_pattern(kept, 64, 3));
+    CHECK(pthread_join(refused_thread, NULL) == 0);
+}
+
+static volatile int release_sleeper;
+
+static void *register_and_wait(void *unused)
+{
+    (void)unused;
+    CHECK(mgc_register_thread() == 0);
+    while (!release_sleeper)
+        usleep(1000);
+    return NULL;
+}
+
+/* Any other failure to signal a live registered thread: marking while it
+ * runs could free what it holds, so mgc stops with a message. Before, the
+ * failure was ignored and the collection marked without stopping it. */
+DEATH_TEST(thread_that_cannot_be_signalled_aborts, "mgc: cannot stop thread")
+{
+    CHECK(pthread_create(&refused_thread, NULL, register_and_wait, NULL) == 0);
+    usleep(50000);
+    refusal_error = EPERM;
+    signal_thread = signal_refusing_one;
+    mgc_collect();
+    release_sleeper = 1;
+}
+
+/* ---- Program signals stay off mgc's threads ---------------------------------------------------- */
+
+enum { MAX_HANDLED = 4096 };
+static pid_t handled_on[MAX_HANDLED];
+static int handled_count;
+
+static void record_handler_thread(int signal_number)
+{
+    (void)signal_number;
+    int i = __atomic_fetch_add(&handled_count, 1, __ATOMIC_RELAXED);
+    if (i < MAX_HANDLED)
+        handled_on[i] = (pid_t)syscall(SYS_gettid);
+}
+
+static void finalize_nothing(void *obj, void *arg) { (void)obj, (void)arg; }
+
+/* Whether a thread named name runs in this process. */
+static bool thread_named(const char *name)
+{
+    bool found = false;
+    DIR *tasks = opendir("/proc/self/task");
+    CHECK(tasks != NULL);
+    for (struct dirent *e; (e = readdir(tasks)) != NULL && !found;) {
+        char path[300], comm[32] = "";
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        if (fgets(comm, sizeof comm, f))
+            found = strncmp(comm, name, strlen(name)) == 0 && comm[strlen(name)] == '\n';
+        fclose(f);
+    }
+    closedir(tasks);
+    return found;
+}
+
+/* A process-directed signal goes to any thread that does not block it. The
+ * program's only thread blocks SIGUSR1 while signals are sent, so the
+ * kernel may pick only mgc's threads (marking helpers, sweeper, finalizer
+ * runner): they block it, so the signals wait until the program unblocks
+ * SIGUSR1, and the handler runs on the program's thread. Before mgc's
+ * threads blocked signals, the handler ran on them. */
+ENV_TEST(program_signals_are_never_handled_on_mgc_threads, "MGC_DEBUG=gcprocs=4")
+{
+    struct sigaction action = {.sa_handler = record_handler_thread};
+    sigemptyset(&action.sa_mask);
+    CHECK(sigaction(SIGUSR1, &action, NULL) == 0);
+    pid_t self = (pid_t)syscall(SYS_gettid);
+    /* Start every kind of mgc thread, with SIGUSR1 unblocked here. */
+    mgc_set_finalizer_mode(MGC_FINALIZE_THREAD);
+    CHECK(mgc_set_finalizer(mgc_alloc(32), finalize_nothing, NULL) == 0);
+    for (int i = 0; i < 3; i++) {
+        for (int j = 0; j < 20000; j++)
+            mgc_alloc(48);
+        mgc_collect();
+    }
+    usleep(100000);
+    CHECK(thread_named("mgc-mark"));
+    CHECK(thread_named("mgc-sweep"));
+    CHECK(thread_named("mgc-final"));
+
+    sigset_t usr1, previous;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    CHECK(pthread_sigmask(SIG_BLOCK, &usr1, &previous) == 0);
+    for (int i = 0; i < 200; i++) {
+        kill(getpid(), SIGUSR1);
+        if (i % 20 == 0) {
+            for (int j = 0; j < 20000; j++)
+                mgc_alloc(48);
+            mgc_collect();
+        }
+        usleep(500);
+    }
+    int before_unblocking = __atomic_load_n(&handled_count, __ATOMIC_RELAXED);
+    CHECK(pthread_sigmask(SIG_SETMASK, &previous, NULL) == 0);
+    int n = __atomic_load_n(&handled_count, __ATOMIC_RELAXED);
+    if (before_unblocking)
+        fprintf(stderr, "%d signals handled while the program's thread blocked them\n", before_unblocking);
+    CHECK(n >= 1);
+    for (int i = 0; i < n && i < MAX_HANDLED; i++)
+        CHECK_EQ(handled_on[i], self);
 }
