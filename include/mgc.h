@@ -206,6 +206,24 @@ void mgc_set_finalizer_mode(int mode);
  * function here) is not supported: mgc's functions are not
  * async-signal-safe.
  *
+ * A thread stopped while a handler of its own runs on an alternate signal
+ * stack (sigaltstack) keeps what both stacks hold: the alternate stack from
+ * the handler's frames up, and the whole mapped part of the thread's own
+ * stack (where it was when the handler began is not known, so all of it is
+ * read: old values there may keep some dead objects a while longer).
+ *
+ * Cancellation (pthread_cancel): no mgc function is a cancellation point.
+ * A thread is never cancelled inside mgc, where it could hold mgc's locks;
+ * a cancellation request waits for the thread's next cancellation point of
+ * its own. A finalizer is the program's code and may be cancelled as
+ * usual, on a thread of the program's (manual mode).
+ *
+ * What mgc leaves on a stack: a collection reads the collecting thread's
+ * stack from the caller of the mgc function that collects, not mgc's own
+ * frames below it, and mgc overwrites the stack it used for a collection or
+ * for running finalizers before it returns, so that no stale copy of a
+ * pointer keeps a dead object alive in a frame of the program's later on.
+ *
  * System calls the kernel restarts after a handler (read, write, waits
  * on locks) are not disturbed; those that never restart (sleep, nanosleep,
  * poll, select, epoll_wait, ...) may return early with EINTR while a
