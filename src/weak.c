@@ -41,6 +41,7 @@
 #include <sys/mman.h>
 
 #include "mgc_internal.h"
+#include "weak.h"
 
 enum { TARGET_LIST = 0, HOLDER_LIST = 1 };
 

@@ -16,6 +16,7 @@
 
 #include "harness.h"
 #include "mgc_internal.h"
+#include "weak.h"
 
 /* Collect a few times, with the stack scrubbed, and run what got queued. */
 static void collect(int times)
