@@ -403,6 +403,24 @@ static NOINLINE void drop_target_and_check_reused(void)
         CHECK(check_pattern(reused[i], HOLDER_SIZE, 7));
 }
 
+static void never_runs(void *obj, void *arg) { (void)obj, (void)arg; abort(); }
+static void *volatile finalizable_and_live; /* volatile: the store must happen */
+
+/* The same with a finalizer set somewhere: the collector then settles
+ * registrations in two walks, around the queueing of finalizers. */
+TEST(a_registration_goes_with_the_object_holding_its_link_with_finalizers_about)
+{
+    finalizable_and_live = mgc_alloc(24);
+    CHECK(mgc_set_finalizer(finalizable_and_live, never_runs, NULL) == 0);
+    link_target = mgc_alloc(40);
+    make_holder();
+    CHECK_EQ(weak_links_count(), 2);
+    collect(3);
+    CHECK_EQ(weak_links_count(), 0);
+    CHECK(reuse_holder_class());
+    drop_target_and_check_reused();
+}
+
 TEST(a_registration_goes_with_the_object_holding_its_link)
 {
     link_target = mgc_alloc(40);
