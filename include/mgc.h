@@ -153,6 +153,114 @@ size_t mgc_run_finalizers(void);
 /* MGC_FINALIZE_THREAD or MGC_FINALIZE_MANUAL; other values are ignored. */
 void mgc_set_finalizer_mode(int mode);
 
+/* Finalizer options, for mgc_replace_finalizer (Boehm GC's variants).
+ * MGC_FINALIZER_NO_ORDER: the object's contents are not scanned as a root
+ *   while it waits to be found unreachable: it is finalized even when
+ *   another finalizable object reaches it, or it reaches itself through a
+ *   cycle, and the order among such objects is not defined. What it reaches
+ *   is still kept intact until its finalizer has run.
+ * MGC_FINALIZER_IGNORE_SELF: a pointer from inside the object to itself does
+ *   not keep it from being finalized (other cycles still do). */
+#define MGC_FINALIZER_NO_ORDER 0x1u
+#define MGC_FINALIZER_IGNORE_SELF 0x2u
+
+/* Set, replace (fn non-NULL) or remove (fn NULL) the finalizer of obj (as
+ * mgc_set_finalizer accepts it), with options flags, which apply to the new
+ * finalizer. The finalizer it replaces, if any, is stored in *old_fn and
+ * *old_arg (NULL and NULL when none was set, or on error); either pointer
+ * may be NULL. 0; MGC_EINVAL if obj is not such a pointer or flags has
+ * unknown bits; MGC_ENOMEM. (mgc_set_finalizer keeps refusing with
+ * MGC_EEXIST where one is set.) */
+int mgc_replace_finalizer(void *obj, mgc_finalizer_fn fn, void *arg, unsigned flags,
+                          mgc_finalizer_fn *old_fn, void **old_arg);
+/* The finalizer set on obj: 0, with *fn and *arg (NULL when none is set;
+ * a finalizer already queued to run is no longer set); MGC_EINVAL if obj
+ * is not a pointer mgc_set_finalizer would accept. fn or arg may be NULL. */
+int mgc_get_finalizer(const void *obj, mgc_finalizer_fn *fn, void **arg);
+/* Finalizers queued and not yet run (a quick, unlocked count). */
+size_t mgc_finalizers_pending(void);
+/* fn (or NULL for none) is called on the thread that finished a collection
+ * which queued finalizers while the mode is MGC_FINALIZE_MANUAL, after the
+ * world has restarted and with no mgc lock held: possibly inside an mgc
+ * allocation that collected. It may call into mgc, mgc_run_finalizers
+ * included. Returns the previous one. */
+typedef void (*mgc_notifier_fn)(void);
+mgc_notifier_fn mgc_set_finalizer_notifier(mgc_notifier_fn fn);
+
+/* ---- Weak references ---------------------------------------------------------------------
+ *
+ * A weak reference does not keep its object alive. Once a collection finds
+ * the object unreachable, every weak reference to it reads NULL, before the
+ * object's finalizer (if any) runs, and it is never handed out again, even
+ * if its finalizer makes it reachable once more (Go's weak.Pointer, Boehm
+ * GC's short disappearing links). Long weak links (below) are the one
+ * exception: they follow the object until it is freed.
+ */
+
+/* A handle on obj (an object start, or a pointer mgc_set_finalizer accepts).
+ * The handle is itself a collected object (16 bytes, plus an 80-byte record
+ * off the heap until the handle or obj dies): keep a pointer to it. NULL
+ * with errno EINVAL (not such a pointer) or ENOMEM. Handles on an object
+ * packed in a tiny block read NULL only once the whole 16-byte block is
+ * unreachable; on an uncollectable object, only once it is freed. mgc_free
+ * of obj (or mgc_realloc moving it) makes its handles read NULL at once. */
+typedef struct mgc_weak mgc_weak;
+mgc_weak *mgc_weak_new(void *obj);
+/* obj while it is reachable, else NULL, for good. The pointer returned is
+ * an ordinary strong pointer from then on. w NULL: NULL. */
+void *mgc_weak_get(mgc_weak *w);
+
+/* Weak links (Boehm GC's disappearing links): the word at link, which the
+ * program keeps hidden from the collector (in noscan memory, or inverted as
+ * Boehm's GC_HIDE_POINTER does), is set to NULL by the collection that finds
+ * obj unreachable. link must be word-aligned; obj a pointer into an mgc
+ * object. If link itself lies inside an mgc object that dies, the
+ * registration goes with it. MGC_WEAK_LINK_LONG: cleared only once obj is
+ * about to be freed, that is after its finalizer has run and left it
+ * unreachable (Boehm's long links).
+ * Like a handle, a link to an object in a tiny block is cleared with the
+ * whole block; to an uncollectable object, never by a collection.
+ * A cleared link's registration has ended (unregister returns MGC_EINVAL).
+ * mgc_free of obj's object (or mgc_realloc moving it) clears its links at
+ * once (for an object packed in a tiny block, the links to exactly that
+ * pointer); mgc_free of an object that holds link words ends their
+ * registrations without writing them.
+ * Reading a link: a plain pointer kept in noscan or malloc(3) memory may be
+ * loaded and used as is (once loaded, it is on the stack or in a register,
+ * a root like any other). A hidden one is no root until un-hidden: a
+ * collection between the load and the un-hiding may clear the word and
+ * free the object (Boehm programs read such links under
+ * GC_call_with_alloc_lock). Where a link is read while other threads
+ * allocate, keep it as a plain pointer in noscan memory, or use a handle.
+ * register: 0; MGC_EEXIST if link is registered already (unchanged);
+ *   MGC_EINVAL (link NULL or misaligned, or inside mgc's heap but in no
+ *   allocated object; obj not in an mgc object; unknown flags);
+ *   MGC_ENOMEM.
+ * unregister: 0; MGC_EINVAL if link was not registered.
+ * move: link's registration now clears new_link instead (the word at
+ *   new_link is not written). 0 (also when new_link == link); MGC_EINVAL if
+ *   link is not registered or new_link is not a valid link; MGC_EEXIST if
+ *   new_link is registered. */
+#define MGC_WEAK_LINK_LONG 0x1u
+int mgc_weak_link_register(void **link, void *obj, unsigned flags);
+int mgc_weak_link_unregister(void **link);
+int mgc_weak_link_move(void **link, void **new_link);
+
+/* ---- Collection events ----------------------------------------------------------------------
+ *
+ * fn (NULL for none) is called on the collecting thread at each event of
+ * every collection. MGC_EVENT_START and MGC_EVENT_END run with the world
+ * going and no mgc lock held but the collection's own (fn must not collect);
+ * MGC_EVENT_MARK_START and MGC_EVENT_MARK_END run with every other thread
+ * stopped: fn must then not allocate, lock, or call into mgc.
+ * Returns the previous function. */
+#define MGC_EVENT_START 0
+#define MGC_EVENT_MARK_START 1
+#define MGC_EVENT_MARK_END 2
+#define MGC_EVENT_END 3
+typedef void (*mgc_event_fn)(int event);
+mgc_event_fn mgc_set_event_hook(mgc_event_fn fn);
+
 /* ---- Roots and threads ----------------------------------------------------------------
  *
  * An object is reachable when a pointer into its slot (interior pointers

@@ -2,6 +2,7 @@
  * init.c: bringing mgc up, once, on the first call from any thread.
  */
 #include "mgc_internal.h"
+#include "weak.h"
 
 bool runtime_initialized;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -17,6 +18,7 @@ static void before_fork(void)
     pthread_mutex_lock(&roots_lock);
     pthread_mutex_lock(&threads_lock);
     pthread_mutex_lock(&finalizer_lock);
+    pthread_mutex_lock(&weak_lock);
     sweep_block_for_fork();
     for (size_t i = 0; i < NUM_SPAN_CLASSES; i++)
         pthread_mutex_lock(&centrals[i].lock);
@@ -36,6 +38,7 @@ static void unlock_after_fork(bool in_child)
     for (size_t i = NUM_SPAN_CLASSES; i-- > 0;)
         pthread_mutex_unlock(&centrals[i].lock);
     sweep_unblock_after_fork(in_child);
+    pthread_mutex_unlock(&weak_lock);
     pthread_mutex_unlock(&finalizer_lock);
     pthread_mutex_unlock(&threads_lock);
     pthread_mutex_unlock(&roots_lock);

@@ -205,6 +205,7 @@ enum span_list_id {
 };
 
 struct cache;
+struct weak_link;
 
 /* span->owner of a span that some thread has taken off its list to sweep:
  * held, so frees by others go through its freed bitmap meanwhile. */
@@ -237,6 +238,17 @@ struct span {
      * path, which leaves spans that have any to the slow path. */
     struct special *specials;
     struct span *specials_next, *specials_prev; /* spans that have specials */
+    /* Non-zero when mgc_free must leave its fast path for this span, so
+     * that one load tests both reasons: part[0] while it has finalizers
+     * (written under finalizer_lock), part[1] while weak registrations
+     * name an object or a link word in it (under weak_lock). */
+    union {
+        uint16_t any;
+        uint8_t part[2];
+    } free_slow;
+    /* Weak registrations (weak.c) whose object, and whose link word, lies
+     * in this span; NULL for almost every span. */
+    struct weak_link *weak_lists[2];
 
     struct span *next, *prev;   /* links of the list named by span->list */
     size_t npages;
@@ -729,6 +741,9 @@ unsigned mark_workers_wanted(void) INTERNAL;
 /* Tests: make new_block_locked fail as if out of memory (true) or not. */
 void mark_refuse_new_blocks_for_testing(bool refuse) INTERNAL;
 void mark_after_fork_child(void) INTERNAL;
+/* World stopped, after mark_heap: mark what the n ranges reach, on the
+ * calling thread alone; *bytes and *objects grow by what it marked. */
+void mark_more(const struct root_range *ranges, size_t n, uint64_t *bytes, uint64_t *objects) INTERNAL;
 
 /* ---- Sweeping (sweep.c) ---------------------------------------------------------------------- */
 
@@ -811,6 +826,7 @@ struct special {
     uintptr_t offset;        /* in the span; the object pointer once queued */
     mgc_finalizer_fn fn;
     void *arg;
+    unsigned flags;          /* MGC_FINALIZER_NO_ORDER, MGC_FINALIZER_IGNORE_SELF */
 };
 
 /* Guards every span's specials, the list of spans that have any, and the
