@@ -104,7 +104,8 @@ static void cache_reset(struct cache *c)
 {
     memset(c, 0, sizeof *c);
     c->tiny_offset = TINY_SIZE;
-    c->tiny_max = debug.tinyalloc ? TINY_SIZE - 1 : 0;
+    /* Poison mode checks every object it hands out: no tiny packing. */
+    c->tiny_max = debug.tinyalloc && !debug.poison ? TINY_SIZE - 1 : 0;
     c->free_hint = &no_span;
     for (unsigned i = 0; i < NUM_CACHED_CLASSES; i++)
         c->slots[i].elem_size = i == SPAN_CLASS_TINY ? TINY_SIZE : class_to_size[i / 2];
