@@ -862,6 +862,9 @@ void os_fail_after(long n) INTERNAL;
 void os_fail_once(long n) INTERNAL;
 /* Tests: requests for memory made so far (failed ones included). */
 long os_request_count(void) INTERNAL;
+/* Count a request for memory (os_reserve, persistent_alloc); true when
+ * the tests want it to fail. */
+bool os_injected_failure(void) INTERNAL;
 
 /* ---- Poison mode (poison.c) ------------------------------------------------------------ */
 

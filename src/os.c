@@ -12,7 +12,10 @@
  *
  * Tests make requests fail on purpose, every one from the n-th on
  * (os_fail_after) or the n-th alone (os_fail_once), so that every
- * out-of-memory path is exercised.
+ * out-of-memory path is exercised. A request is every os_reserve and every
+ * persistent_alloc (persistent.c), whether or not it needs a new chunk:
+ * each metadata allocation (span records, bitmaps, thread records, caches,
+ * mark work blocks, root arrays, finalizer records) can fail on its own.
  */
 #include <sys/mman.h>
 
@@ -39,7 +42,7 @@ long os_request_count(void)
     return load_relaxed(&requests);
 }
 
-static bool injected_failure(void)
+bool os_injected_failure(void)
 {
     __atomic_fetch_add(&requests, 1, __ATOMIC_RELAXED);
     long left = load_relaxed(&fail_countdown);
@@ -54,7 +57,7 @@ static bool injected_failure(void)
 
 void *os_reserve(size_t size, uintptr_t hint)
 {
-    if (injected_failure()) {
+    if (os_injected_failure()) {
         errno = ENOMEM;
         return NULL;
     }
