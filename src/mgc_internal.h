@@ -560,6 +560,9 @@ void cache_flush_all_locked(void) INTERNAL;
 void cache_retire(struct cache *c) INTERNAL;
 /* Fork child: caches of threads that did not survive give their spans back. */
 void cache_after_fork_child(void) INTERNAL;
+/* Fork child, after cache_after_fork_child: file the spans that a thread
+ * which did not survive was handing over at the fork (fork.c). */
+void fork_adopt_orphaned_spans(void) INTERNAL;
 
 /* ---- Threads and stopping the world (world.c) ------------------------------------------ */
 

@@ -9,6 +9,7 @@
  */
 #include <pthread.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "harness.h"
 #include "mgc_internal.h"
@@ -283,4 +284,67 @@ TEST_CASE(collection_verifies_with_verify_on, "mgc: verify: allocated_count disa
     struct span *s = settled_span(48, &p);
     s->alloc_bits[0] ^= (uint64_t)1 << 5;
     mgc_collect();
+}
+
+/* ---- What the verifier found: spans orphaned by fork -------------------------------------------- */
+
+static pthread_mutex_t handover_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t handover_done = PTHREAD_COND_INITIALIZER;
+static int handover_state; /* 1: span taken, not yet in the slot; 2: released by the test */
+
+/* A thread caught between central_acquire and putting the span in its
+ * slot, where hand_over's zeroing of a whole span leaves a fork plenty of
+ * time to copy it. */
+static void *take_span_and_stall(void *unused)
+{
+    (void)unused;
+    mgc_free(mgc_alloc(64)); /* a cache of its own */
+    busy_begin();
+    struct span *s = central_acquire(size_to_class(48) * 2, mgc_tls.cache);
+    CHECK(s != NULL);
+    pthread_mutex_lock(&handover_lock);
+    handover_state = 1;
+    pthread_cond_broadcast(&handover_done);
+    while (handover_state != 2)
+        pthread_cond_wait(&handover_done, &handover_lock);
+    pthread_mutex_unlock(&handover_lock);
+    mgc_tls.cache->slots[s->span_class].span = s; /* what cache_refill does next */
+    busy_end();
+    return NULL;
+}
+
+static void child_verifies_and_allocates(void *unused)
+{
+    (void)unused;
+    gc_verify_heap_now();
+    for (int i = 0; i < 1000; i++)
+        CHECK(mgc_alloc(48) != NULL);
+    mgc_collect();
+    gc_verify_heap_now();
+}
+
+TEST(fork_child_files_a_span_caught_mid_handover)
+{
+    /* Before the fix, the child's verifier said: "span held by a cache or
+     * sweeper after every cache was flushed" (found by test_gc's
+     * fork_while_threads_allocate under MGC_DEBUG=verify=1). */
+    void *p = mgc_alloc(48); /* a span of the class on the central list */
+    gc_verify_heap_now();
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, take_span_and_stall, NULL) == 0);
+    pthread_mutex_lock(&handover_lock);
+    while (handover_state != 1)
+        pthread_cond_wait(&handover_done, &handover_lock);
+    pthread_mutex_unlock(&handover_lock);
+    char text[4096];
+    int status = run_in_child(child_verifies_and_allocates, NULL, text, sizeof text);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fprintf(stderr, "child: %s\n", text);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    pthread_mutex_lock(&handover_lock);
+    handover_state = 2;
+    pthread_cond_broadcast(&handover_done);
+    pthread_mutex_unlock(&handover_lock);
+    pthread_join(t, NULL);
+    CHECK(p != NULL);
 }
