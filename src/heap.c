@@ -627,7 +627,7 @@ struct span *heap_alloc_span(size_t npages, unsigned span_class, bool skip_zero,
     pthread_mutex_unlock(&heap.lock);
 
     if (unlikely(debug.poison))
-        poison_take_span(s);
+        poison_take_span(s, arena_of(s->start));
     else if (!skip_zero)
         zero_dirty_pages(s->start, npages);
     return s;

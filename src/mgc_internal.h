@@ -877,11 +877,11 @@ void poison_fill(void *p, size_t n) INTERNAL;
 size_t poison_first_difference(const void *p, size_t n) INTERNAL;
 /* Abort with a report unless free slot `slot` of s holds the pattern whole. */
 void poison_check_slot(const struct span *s, uintptr_t slot) INTERNAL;
-/* The page heap hands out span s, which the caller holds alone: check that
- * its pages are as their last free left them (dirty ones poisoned, the
- * others zero), zero them, and poison a small span's slots (needs_zero set:
- * its free slots are not zero). */
-void poison_take_span(struct span *s) INTERNAL;
+/* The page heap hands out span s of arena a, which the caller holds alone:
+ * check that its pages are as their last free left them (dirty ones
+ * poisoned, the others zero), zero them, and poison a small span's slots
+ * (needs_zero set: its free slots are not zero). */
+void poison_take_span(struct span *s, const struct arena *a) INTERNAL;
 /* The page heap takes span s back (not a huge one): check a small span's
  * slots are all still poisoned, then poison every page. Its pages are
  * dirty from now on. */

@@ -76,9 +76,8 @@ static void check_free_page(uintptr_t page, bool poisoned)
     abort();
 }
 
-void poison_take_span(struct span *s)
+void poison_take_span(struct span *s, const struct arena *a)
 {
-    const struct arena *a = arena_of(s->start);
     for (size_t i = 0; i < s->npages; i++) {
         uintptr_t page = s->start + (i << PAGE_SHIFT);
         size_t index = arena_page_index(page);
