@@ -57,6 +57,18 @@ void cache_sum_counters_locked(struct cache_counters *out)
         add_counters(out, c);
 }
 
+void cache_correct_totals_locked(int64_t objects, int64_t bytes)
+{
+    if (objects >= 0)
+        exited_totals.mallocs += (uint64_t)objects;
+    else
+        exited_totals.frees += (uint64_t)-objects;
+    if (bytes >= 0)
+        exited_totals.total_alloc += (uint64_t)bytes;
+    else
+        exited_totals.freed_bytes += (uint64_t)-bytes;
+}
+
 void cache_sum_counters(struct cache_counters *out)
 {
     pthread_mutex_lock(&threads_lock);

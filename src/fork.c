@@ -17,6 +17,10 @@
  * caches gave back what their slots held, and files every orphan the way
  * its last holder would have: its free slots counted as dirty, since the
  * zeroing may have been cut short.
+ *
+ * The statistics count an allocation or a free a step before or after its
+ * bitmap changes; one cut short by the fork would leave them off for good.
+ * The bitmaps are the truth: the walk recounts them and corrects the totals.
  */
 #include "mgc_internal.h"
 
@@ -42,11 +46,39 @@ static void adopt_if_orphaned(struct span *s)
         return;
     store_relaxed(&s->owner, (struct cache *)NULL);
     s->needs_zero = true;
+    /* Poison mode: a fill or check of the free slots may have been cut
+     * short too; start them afresh. */
+    if (debug.poison)
+        for (size_t i = 0; i < s->nelems; i++)
+            if (!bit_is_set(s->alloc_bits, i))
+                poison_fill((void *)(s->start + i * (uintptr_t)s->elem_size), s->elem_size);
     central_release(s);
+}
+
+/* Objects and bytes allocated in s, as the statistics count them. */
+static void count_allocated(const struct span *s, uint64_t *objects, uint64_t *bytes)
+{
+    size_t n = s->large ? (load_relaxed64(&s->alloc_bits[0]) & 1) : span_count_allocated(s);
+    *objects += n;
+    *bytes += s->large ? n * span_bytes(s) : n * s->elem_size;
+}
+
+/* threads_lock held. */
+static void correct_statistics(uint64_t objects, uint64_t bytes)
+{
+    struct cache_counters caches;
+    uint64_t swept, swept_bytes, cacheless, cacheless_bytes;
+    cache_sum_counters_locked(&caches);
+    sweep_read_counters(&swept, &swept_bytes);
+    free_read_cacheless_counters(&cacheless, &cacheless_bytes);
+    uint64_t counted_bytes = caches.total_alloc - caches.freed_bytes - swept_bytes - cacheless_bytes;
+    uint64_t counted_objects = caches.mallocs - caches.frees - swept - cacheless;
+    cache_correct_totals_locked((int64_t)(objects - counted_objects), (int64_t)(bytes - counted_bytes));
 }
 
 void fork_adopt_orphaned_spans(void)
 {
+    uint64_t objects = 0, bytes = 0;
     const uint16_t *table = load_relaxed(&arena_table);
     uintptr_t low, high;
     heap_bounds(&low, &high);
@@ -56,6 +88,8 @@ void fork_adopt_orphaned_spans(void)
         struct arena *a = (struct arena *)block;
         if (a->huge_span) {
             adopt_if_orphaned(a->huge_span);
+            if (a->huge_span->state == SPAN_IN_USE)
+                count_allocated(a->huge_span, &objects, &bytes);
             continue;
         }
         for (size_t p = ARENA_HEADER_PAGES; p < PAGES_PER_ARENA;) {
@@ -70,7 +104,10 @@ void fork_adopt_orphaned_spans(void)
             size_t npages = s->npages;
             if (s->state == SPAN_IN_USE)
                 adopt_if_orphaned(s);
+            if (s->state == SPAN_IN_USE)
+                count_allocated(s, &objects, &bytes);
             p += npages;
         }
     }
+    correct_statistics(objects, bytes);
 }

@@ -552,6 +552,9 @@ struct cache_counters {
 };
 void cache_sum_counters(struct cache_counters *out) INTERNAL;
 void cache_sum_counters_locked(struct cache_counters *out) INTERNAL; /* threads_lock held */
+/* threads_lock held: objects (and bytes) allocated that the counters never
+ * saw, or freed that they did not count when negative (fork.c). */
+void cache_correct_totals_locked(int64_t objects, int64_t bytes) INTERNAL;
 /* World stopped, threads_lock held: every cache gives its spans back and
  * forgets its tiny block (the seed's clearpools). */
 void cache_flush_all_locked(void) INTERNAL;
@@ -560,8 +563,9 @@ void cache_flush_all_locked(void) INTERNAL;
 void cache_retire(struct cache *c) INTERNAL;
 /* Fork child: caches of threads that did not survive give their spans back. */
 void cache_after_fork_child(void) INTERNAL;
-/* Fork child, after cache_after_fork_child: file the spans that a thread
- * which did not survive was handing over at the fork (fork.c). */
+/* Fork child, after cache_after_fork_child, threads_lock held: file the
+ * spans that a thread which did not survive was handing over at the fork,
+ * and set the statistics right by the bitmaps (fork.c). */
 void fork_adopt_orphaned_spans(void) INTERNAL;
 
 /* ---- Threads and stopping the world (world.c) ------------------------------------------ */
