@@ -178,10 +178,14 @@ int mgc_register_thread(void);
 /* Stop treating the calling thread's stack as a root (done at thread exit
  * anyway). 0, or MGC_EINVAL if it was not registered. */
 int mgc_unregister_thread(void);
-/* Scan [start, start + size) as a root at every collection. */
+/* Scan [start, start + size) as a root at every collection. Out of memory,
+ * the range is not added, and "mgc: mgc_add_roots: out of memory; ..." is
+ * printed on stderr. */
 void mgc_add_roots(void *start, size_t size);
 /* Stop scanning [start, start + size): the part of any added range inside
- * it is removed (an added range may be split in two). */
+ * it is removed (an added range may be split in two). Out of memory for a
+ * split, that range stays whole (a root too many never loses data), and
+ * "mgc: mgc_remove_roots: out of memory; ..." is printed on stderr. */
 void mgc_remove_roots(void *start, size_t size);
 
 /* ---- Collection control ------------------------------------------------------------------

@@ -59,8 +59,18 @@ static void keep(void *p, size_t size)
     nkept++;
 }
 
+static void **root_block; /* malloc'd, registered with mgc_add_roots */
+static bool root_added;
+
 static void check_kept(void)
 {
+    /* mgc_add_roots may fail (it says so on stderr); once it succeeded,
+     * what the range points to stays. */
+    for (int i = 0; root_added && i < 64; i++)
+        if (root_block[i] && !check_pattern(root_block[i], 200, 1000u + (unsigned)i)) {
+            fprintf(stderr, "object %p held only by a registered root lost its contents\n", root_block[i]);
+            exit(1);
+        }
     for (int i = 0; i < nkept; i++)
         if (!check_pattern(kept[i], pattern_length(kept_size[i]), (unsigned)i)) {
             fprintf(stderr, "object %d (%p, %zu bytes) lost its contents\n", i, kept[i], kept_size[i]);
@@ -96,7 +106,14 @@ static void *thread_work(void *arg)
     return NULL;
 }
 
-static void **root_block; /* malloc'd, registered with mgc_add_roots */
+static size_t registered_ranges(void)
+{
+    const struct root_range *ranges;
+    pthread_mutex_lock(&roots_lock);
+    size_t n = roots_registered(&ranges);
+    pthread_mutex_unlock(&roots_lock);
+    return n;
+}
 
 static void realistic_run(void)
 {
@@ -141,11 +158,20 @@ static void realistic_run(void)
         }
     }
 
+    /* Roots in malloc'd memory, then a hole cut in their middle (the range
+     * splits in two): what the rest points to must stay. */
     root_block = calloc(64, sizeof(void *));
     CHECK(root_block != NULL);
+    size_t ranges_before = registered_ranges();
     mgc_add_roots(root_block, 64 * sizeof(void *));
-    for (int i = 0; i < 64; i++)
+    root_added = registered_ranges() > ranges_before;
+    for (int i = 0; i < 64; i++) {
         root_block[i] = MAY_FAIL(mgc_alloc(200));
+        if (root_block[i])
+            fill_pattern(root_block[i], 200, 1000u + (unsigned)i);
+    }
+    mgc_remove_roots(&root_block[16], sizeof(void *));
+    root_block[16] = NULL;
 
     pthread_t threads[2];
     bool started[2];
@@ -270,4 +296,42 @@ TEST(every_request_from_the_nth_on_fails)
 TEST(only_the_nth_request_fails)
 {
     walk(true);
+}
+
+/* Cutting a hole in a registered range splits it in two, which takes one
+ * more entry in the ranges array: when that array is full and no memory is
+ * left to grow it, the range must stay whole (a root too many loses
+ * nothing), not lose its tail. Before the fix, the tail went quietly and
+ * the object it alone held was collected. */
+/* An object whose only reference goes to *where; returns its address hidden. */
+static NOINLINE uintptr_t store_object_in(void **where)
+{
+    char *object = mgc_alloc(100);
+    CHECK(object != NULL);
+    fill_pattern(object, 100, 77);
+    *where = object;
+    return (uintptr_t)object ^ HIDE;
+}
+
+TEST(remove_roots_out_of_memory_keeps_the_range)
+{
+    enum { RANGES = 64 }; /* the array's first capacity */
+    void **blocks[RANGES];
+    for (int i = 0; i < RANGES; i++) {
+        blocks[i] = calloc(4, sizeof(void *));
+        CHECK(blocks[i] != NULL);
+        mgc_add_roots(blocks[i], 4 * sizeof(void *));
+    }
+    CHECK(registered_ranges() == RANGES);
+    uintptr_t hidden = store_object_in(&blocks[0][3]);
+    long requests = os_request_count();
+    os_fail_after(0);
+    mgc_remove_roots(&blocks[0][1], sizeof(void *));
+    os_fail_after(-1);
+    CHECK(os_request_count() == requests + 1); /* the split asked, and was refused */
+    scrub_stack();
+    mgc_collect();
+    char *p = (char *)(hidden ^ HIDE);
+    CHECK(mgc_base(p) == p);
+    CHECK(check_pattern(p, 100, 77));
 }
