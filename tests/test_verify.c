@@ -166,6 +166,14 @@ DEATH_TEST(broken_back_link_is_caught, "mgc: verify: span list's back link is br
     gc_verify_heap_now();
 }
 
+DEATH_TEST(list_cycle_is_caught, "mgc: verify: span list is longer than its count (a cycle?)")
+{
+    void *p;
+    struct span *s = settled_span(48, &p);
+    s->next = s;
+    gc_verify_heap_now();
+}
+
 DEATH_TEST(span_on_the_list_of_another_class_is_caught, "mgc: verify: span on the central list of another class")
 {
     void *p;
