@@ -335,3 +335,30 @@ TEST(remove_roots_out_of_memory_keeps_the_range)
     CHECK(mgc_base(p) == p);
     CHECK(check_pattern(p, 100, 77));
 }
+
+/* The verifier also runs inside every collection of every step, while
+ * requests are failing, not only once the fault is lifted. */
+ENV_TEST(every_request_from_the_nth_on_fails_verifying_each_collection, "MGC_DEBUG=verify=1")
+{
+    walk(false);
+}
+
+/* The hook itself: os_fail_once fails exactly one request. */
+TEST(fail_once_fails_one_request_only)
+{
+    mgc_init();
+    os_fail_once(0);
+    CHECK(persistent_alloc(64, 8, SYS_OTHER) == NULL && errno == ENOMEM);
+    CHECK(persistent_alloc(64, 8, SYS_OTHER) != NULL);
+    os_fail_once(2);
+    CHECK(persistent_alloc(64, 8, SYS_OTHER) != NULL);
+    CHECK(persistent_alloc(64, 8, SYS_OTHER) != NULL);
+    CHECK(persistent_alloc(64, 8, SYS_OTHER) == NULL);
+    CHECK(persistent_alloc(64, 8, SYS_OTHER) != NULL);
+    os_fail_after(1);
+    CHECK(persistent_alloc(64, 8, SYS_OTHER) != NULL);
+    CHECK(persistent_alloc(64, 8, SYS_OTHER) == NULL);
+    CHECK(persistent_alloc(64, 8, SYS_OTHER) == NULL);
+    os_fail_after(-1);
+    CHECK(persistent_alloc(64, 8, SYS_OTHER) != NULL);
+}
