@@ -353,7 +353,9 @@ int mgc_unregister_thread(void);
  * ignored; so is one mgc has no memory to record. */
 void mgc_add_roots(void *start, size_t size);
 /* Stop scanning [start, start + size): the part of any added range inside
- * it is removed (an added range may be split in two). */
+ * it is removed (an added range may be split in two). Out of memory for a
+ * split, that range stays whole (a root too many never loses data), and
+ * "mgc: mgc_remove_roots: out of memory; ..." is printed on stderr. */
 void mgc_remove_roots(void *start, size_t size);
 
 /* ---- Collection control ------------------------------------------------------------------
@@ -438,6 +440,20 @@ void mgc_read_stats(struct mgc_stats *out);
  *   hugepages=0      heap arenas do not ask for transparent huge pages; by
  *                    default they do (MADV_HUGEPAGE), which makes allocation
  *                    and marking faster and may hold a few MiB more memory
+ *   verify=1         check the heap's invariants at every collection, with the
+ *                    world stopped (address map, span lists, allocation
+ *                    bitmaps, finalizer records, statistics against a recount);
+ *                    a violation prints "mgc: verify: <what> at <address>" and
+ *                    aborts. Slow: every span and every free slot is read.
+ *   poison=1         freed memory (mgc_free, the collector, whole pages the
+ *                    heap takes back) is filled with 0xdb bytes, and checked
+ *                    when handed out again: a byte changed meanwhile means a
+ *                    write through a pointer to a freed object, reported as
+ *                    "mgc: poison: slot <address> of span class <c> written
+ *                    after free at offset <k>" (or "free page ...") before
+ *                    aborting. Objects handed out are still zeroed. Turns the
+ *                    tiny allocator off and allocates every small object on the
+ *                    slow path, one at a time: several times slower.
  * An unknown key, a key without "=", or a value out of its range is reported
  * once on stderr and ignored: that key keeps its default.
  */

@@ -57,6 +57,18 @@ void cache_sum_counters_locked(struct cache_counters *out)
         add_counters(out, c);
 }
 
+void cache_correct_totals_locked(int64_t objects, int64_t bytes)
+{
+    if (objects >= 0)
+        exited_totals.mallocs += (uint64_t)objects;
+    else
+        exited_totals.frees += (uint64_t)-objects;
+    if (bytes >= 0)
+        exited_totals.total_alloc += (uint64_t)bytes;
+    else
+        exited_totals.freed_bytes += (uint64_t)-bytes;
+}
+
 void cache_sum_counters(struct cache_counters *out)
 {
     pthread_mutex_lock(&threads_lock);
@@ -104,7 +116,8 @@ static void cache_reset(struct cache *c)
 {
     memset(c, 0, sizeof *c);
     c->tiny_offset = TINY_SIZE;
-    c->tiny_max = debug.tinyalloc ? TINY_SIZE - 1 : 0;
+    /* Poison mode checks every object it hands out: no tiny packing. */
+    c->tiny_max = debug.tinyalloc && !debug.poison ? TINY_SIZE - 1 : 0;
     c->free_hint = &no_span;
     for (unsigned i = 0; i < NUM_CACHED_CLASSES; i++)
         c->slots[i].elem_size = i == SPAN_CLASS_TINY ? TINY_SIZE : class_to_size[i / 2];

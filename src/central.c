@@ -248,6 +248,8 @@ void *central_alloc_object(unsigned span_class)
         }
     }
     uintptr_t p = s->start + index * s->elem_size;
+    if (unlikely(debug.poison))
+        poison_check_slot(s, p);
     if (s->needs_zero)
         memset((void *)p, 0, s->elem_size);
     s->allocated_count++;
@@ -279,7 +281,7 @@ bool central_free_object(struct span *s, unsigned span_class, uintptr_t p, size_
             pthread_mutex_unlock(&c->lock);
             report_bad_pointer("free", (void *)p, "object is not allocated (double free?)");
         }
-        memset((void *)p, 0, s->elem_size);
+        memset((void *)p, unlikely(debug.poison) ? POISON_BYTE : 0, s->elem_size);
         store_relaxed64(&s->alloc_bits[w], load_relaxed64(&s->alloc_bits[w]) & ~bit);
         /* If it was marked and its span is not swept yet, sweeping must not
          * bring it back. */

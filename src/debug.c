@@ -77,6 +77,8 @@ void debug_parse(const char *text, struct debug_settings *out)
         {"gcprocs", &out->gcprocs, 64},
         {"collectevery", &out->collectevery, 1000000000},
         {"hugepages", &out->hugepages, 1},
+        {"verify", &out->verify, 1},
+        {"poison", &out->poison, 1},
     };
     const char *p = text;
     while (*p) {

@@ -28,7 +28,8 @@
  *      finalizers of objects not reached (finalize.c), then clear long
  *      weak links to objects still unmarked and forget registrations
  *      whose link word lies in an unmarked object (weak.c);
- *   6. flip the sweep phase: every span in use becomes unswept;
+ *   6. flip the sweep phase: every span in use becomes unswept (and, with
+ *      MGC_DEBUG=verify=1, check the heap's invariants, verify.c);
  *   7. set heap_live and the next goal, restart the world;
  *   8. let the background sweeper and the finalizer thread go (and, for
  *      mgc_collect, sweep it all).
@@ -158,6 +159,12 @@ static void with_world_stopped(const struct root_range *segments, size_t n, void
     send_event(MGC_EVENT_MARK_END);
     cycle->marked_ns = now_ns();
     sweep_prepare();
+    /* Marking is done and the phase flipped, the world still stopped: no
+     * thread is inside the allocator, every cache's spans are back on their
+     * lists, and sweeping of the last cycle finished before the stop, so
+     * every invariant holds exactly and the counters can be recounted. */
+    if (unlikely(debug.verify))
+        verify_heap();
     store_relaxed(&heap_live, (int64_t)cycle->mark.marked_bytes);
     set_goal(cycle->mark.marked_bytes);
 }
@@ -275,6 +282,19 @@ NOINLINE NO_REDZONES void gc_collect(enum gc_reason reason, size_t upcoming_byte
     with_registers_spilled(collect_with_registers_spilled, &request);
     pthread_setcancelstate(cancel_state, NULL);
     stack_clear_below(STACK_CLEAR_BYTES);
+}
+
+void gc_verify_heap_now(void)
+{
+    runtime_ensure_init();
+    pthread_mutex_lock(&gc_lock);
+    pthread_mutex_lock(&threads_lock);
+    world_stop();
+    cache_flush_all_locked();
+    verify_heap();
+    world_start();
+    pthread_mutex_unlock(&threads_lock);
+    pthread_mutex_unlock(&gc_lock);
 }
 
 void gc_sweep_done(void)

@@ -626,7 +626,9 @@ struct span *heap_alloc_span(size_t npages, unsigned span_class, bool skip_zero,
     store_relaxed(&s->state, SPAN_IN_USE);
     pthread_mutex_unlock(&heap.lock);
 
-    if (!skip_zero)
+    if (unlikely(debug.poison))
+        poison_take_span(s, arena_of(s->start));
+    else if (!skip_zero)
         zero_dirty_pages(s->start, npages);
     return s;
 }
@@ -656,6 +658,10 @@ static void free_span_locked(struct span *s, struct pending_unmap *unmap, bool z
         unmap->base = (void *)base;
         unmap->size = reserved;
         return;
+    }
+    if (unlikely(debug.poison)) {
+        poison_give_back_span(s);
+        zeroed = false;
     }
     heap.counters.heap_inuse -= span_bytes(s);
     heap.counters.heap_free += span_bytes(s);
@@ -818,6 +824,15 @@ static void release_free_pages_locked(size_t keep_bytes)
     for (size_t n = FREE_LIST_PAGES - 1; n > 0 && heap.counters.heap_free > keep_bytes; n--)
         for (struct span *s = heap.free_runs[n].first; s && heap.counters.heap_free > keep_bytes; s = s->next)
             release_run(s, keep_bytes);
+}
+
+void heap_describe(struct heap_description *out)
+{
+    *out = (struct heap_description){
+        .free_runs = heap.free_runs, .nfree_lists = FREE_LIST_PAGES, .free_runs_long = &heap.free_runs_long,
+        .large = heap.large, .large_phase = heap.large_phase, .large_uncollectable = &heap.large_uncollectable,
+        .low = heap.low, .high = heap.high, .counters = heap.counters,
+    };
 }
 
 void heap_read_counters(struct heap_counters *out)

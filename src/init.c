@@ -61,6 +61,7 @@ static void after_fork_child(void)
     pthread_mutex_lock(&threads_lock);
     busy_begin();
     cache_after_fork_child();
+    fork_adopt_orphaned_spans();
     busy_end();
     pthread_mutex_unlock(&threads_lock);
 }

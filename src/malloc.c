@@ -13,7 +13,8 @@
  *   small  up to 32 KiB: take the lowest set bit of the size class's window
  *          (see cache.c), set the matching allocation bit, done.
  *   slow   everything else, in alloc_slow: first use, size 0, empty windows,
- *          large objects, uncollectable objects, MGC_DEBUG=efence.
+ *          large objects, uncollectable objects, MGC_DEBUG=efence and
+ *          poison (whose windows are never loaded, see poison.c).
  *
  * The fast paths take no lock, make no call and use no atomic
  * read-modify-write. They need not zero: a free slot always reads as zero
@@ -110,6 +111,33 @@ static void *uncollectable_small_alloc(struct cache *c, size_t size, unsigned fl
     return p;
 }
 
+/* MGC_DEBUG=poison=1 (poison.c): one small object at a time, its span
+ * taken from the central list and given straight back, so that no window
+ * is ever loaded and the fast paths always come here. The slot's pattern
+ * is checked before it is zeroed and handed out. */
+static void *poison_small_alloc(struct cache *c, unsigned span_class)
+{
+    struct span *s = central_acquire(span_class, c);
+    if (!s)
+        return NULL;
+    uintptr_t p = 0;
+    for (size_t w = 0; w < bitmap_words(s->nelems) && !p; w++) {
+        uint64_t free_bits = ~load_relaxed64(&s->alloc_bits[w]) & span_word_mask(s, w);
+        if (free_bits) {
+            store_relaxed64(&s->alloc_bits[w], load_relaxed64(&s->alloc_bits[w]) | (free_bits & (0 - free_bits)));
+            p = s->start + (w * 64 + (size_t)__builtin_ctzll(free_bits)) * (uintptr_t)s->elem_size;
+        }
+    }
+    if (p) {
+        poison_check_slot(s, p);
+        memset((void *)p, 0, s->elem_size);
+        counter_add(&c->other_allocs, 1);
+        counter_add(&c->other_alloc_bytes, s->elem_size);
+    }
+    central_release(s);
+    return (void *)p;
+}
+
 static void *tiny_alloc(struct cache *c, size_t size)
 {
     size_t offset = tiny_aligned_offset(c->tiny_offset, size);
@@ -134,6 +162,8 @@ static void *allocate_busy(struct cache *c, size_t size, unsigned flags)
     if (flags & MGC_UNCOLLECTABLE)
         return uncollectable_small_alloc(c, size, flags);
     unsigned noscan = flags & MGC_NOSCAN;
+    if (unlikely(debug.poison))
+        return poison_small_alloc(c, size_to_class(size) * 2 + (noscan ? 1 : 0));
     if (noscan && size - 1 < c->tiny_max)
         return tiny_alloc(c, size);
     unsigned span_class = size_to_class(size) * 2 + noscan;

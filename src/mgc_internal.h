@@ -424,6 +424,20 @@ bool heap_sweep_one_large(uint64_t *freed_bytes, bool zero_dead) INTERNAL;
 enum large_free { LARGE_FREED, LARGE_FREED_UNSWEPT, LARGE_NOT_ALLOCATED };
 enum large_free heap_free_large(struct span *s, uintptr_t p, size_t *bytes) INTERNAL;
 
+/* What the verifier (verify.c) walks of the page heap. */
+struct heap_description {
+    const struct span_list *free_runs;  /* [nfree_lists]: runs of that many pages ([0] unused) */
+    size_t nfree_lists;
+    const struct span_list *free_runs_long; /* runs of nfree_lists pages or more */
+    const struct span_list *large;      /* [2], large objects in use, [large_phase] swept */
+    unsigned large_phase;
+    const struct span_list *large_uncollectable;
+    uintptr_t low, high;                /* bounds of every reservation */
+    struct heap_counters counters;
+};
+/* Heap lock held by the caller. */
+void heap_describe(struct heap_description *out) INTERNAL;
+
 /* ---- Central lists (central.c) -------------------------------------------------- */
 
 /*
@@ -554,6 +568,9 @@ struct cache_counters {
 };
 void cache_sum_counters(struct cache_counters *out) INTERNAL;
 void cache_sum_counters_locked(struct cache_counters *out) INTERNAL; /* threads_lock held */
+/* threads_lock held: objects (and bytes) allocated that the counters never
+ * saw, or freed that they did not count when negative (fork.c). */
+void cache_correct_totals_locked(int64_t objects, int64_t bytes) INTERNAL;
 /* World stopped, threads_lock held: every cache gives its spans back and
  * forgets its tiny block (the seed's clearpools). */
 void cache_flush_all_locked(void) INTERNAL;
@@ -562,6 +579,10 @@ void cache_flush_all_locked(void) INTERNAL;
 void cache_retire(struct cache *c) INTERNAL;
 /* Fork child: caches of threads that did not survive give their spans back. */
 void cache_after_fork_child(void) INTERNAL;
+/* Fork child, after cache_after_fork_child, threads_lock held: file the
+ * spans that a thread which did not survive was handing over at the fork,
+ * and set the statistics right by the bitmaps (fork.c). */
+void fork_adopt_orphaned_spans(void) INTERNAL;
 
 /* ---- Threads and stopping the world (world.c) ------------------------------------------ */
 
@@ -810,6 +831,9 @@ void gc_init(void) INTERNAL;
 void gc_sweep_done(void) INTERNAL;
 size_t sweep_remaining(void) INTERNAL;
 void gc_read_stats(struct mgc_stats *out) INTERNAL;
+/* Tests: stop the world, flush every cache and run the verifier (verify.c)
+ * now, whatever MGC_DEBUG says. */
+void gc_verify_heap_now(void) INTERNAL;
 extern pthread_mutex_t gc_lock INTERNAL;
 extern size_t memory_limit INTERNAL; /* SIZE_MAX: none */
 
@@ -881,6 +905,39 @@ void os_release(void *p, size_t size) INTERNAL;      /* contents become zero */
 void os_protect_none(void *p, size_t size) INTERNAL;
 /* Tests: make the n-th next OS request (and every later one) fail; -1 = never. */
 void os_fail_after(long n) INTERNAL;
+/* Tests: make only the n-th next OS request fail (n >= 0); -1 = never. */
+void os_fail_once(long n) INTERNAL;
+/* Tests: requests for memory made so far (failed ones included). */
+long os_request_count(void) INTERNAL;
+/* Count a request for memory (os_reserve, persistent_alloc); true when
+ * the tests want it to fail. */
+bool os_injected_failure(void) INTERNAL;
+
+/* ---- Poison mode (poison.c) ------------------------------------------------------------ */
+
+#define POISON_BYTE 0xdb
+void poison_fill(void *p, size_t n) INTERNAL;
+/* Offset of the first byte of [p, p + n) that is not POISON_BYTE; n if none. */
+size_t poison_first_difference(const void *p, size_t n) INTERNAL;
+/* Abort with a report unless free slot `slot` of s holds the pattern whole. */
+void poison_check_slot(const struct span *s, uintptr_t slot) INTERNAL;
+/* The page heap hands out span s of arena a, which the caller holds alone:
+ * check that its pages are as their last free left them (dirty ones
+ * poisoned, the others zero), zero them, and poison a small span's slots
+ * (needs_zero set: its free slots are not zero). */
+void poison_take_span(struct span *s, const struct arena *a) INTERNAL;
+/* The page heap takes span s back (not a huge one): check a small span's
+ * slots are all still poisoned, then poison every page. Its pages are
+ * dirty from now on. */
+void poison_give_back_span(struct span *s) INTERNAL;
+
+/* ---- Heap verification (verify.c) ------------------------------------------------------- */
+
+/* Check every invariant of the heap; on a violation, report
+ * "mgc: verify: <what> at <where>" and abort. The world is stopped (or no
+ * other thread runs), threads_lock held, every cache flushed, and the
+ * calling thread is not busy. */
+void verify_heap(void) INTERNAL;
 
 /* ---- Debug settings (debug.c) -------------------------------------------------------- */
 
@@ -891,6 +948,8 @@ struct debug_settings {
     int gcprocs;      /* marking threads; 0 = one per core */
     int collectevery; /* collect every N slow-path allocations (tests); 0 = off */
     int hugepages;    /* ask for transparent huge pages in heap arenas */
+    int verify;       /* check the heap's invariants at every collection (verify.c) */
+    int poison;       /* fill freed memory with a pattern, check it on reuse (poison.c) */
 };
 extern struct debug_settings debug INTERNAL;
 void debug_parse_environment(void) INTERNAL;

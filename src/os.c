@@ -10,36 +10,54 @@
  * grants them only on request, the default on Debian, a heap of 4 KiB pages
  * spends a good share of its time in page faults and TLB misses.
  *
- * Tests make requests fail on purpose with os_fail_after() so that every
- * out-of-memory path is exercised.
+ * Tests make requests fail on purpose, every one from the n-th on
+ * (os_fail_after) or the n-th alone (os_fail_once), so that every
+ * out-of-memory path is exercised. A request is every os_reserve and every
+ * persistent_alloc (persistent.c), whether or not it needs a new chunk:
+ * each metadata allocation (span records, bitmaps, thread records, caches,
+ * mark work blocks, root arrays, finalizer records) can fail on its own.
  */
 #include <sys/mman.h>
 
 #include "mgc_internal.h"
 
 static long fail_countdown = -1; /* requests left before failing; -1 = never */
+static bool fail_once;           /* the failing request turns the countdown off */
+static long requests;            /* requests made, for tests that walk them all */
 
 void os_fail_after(long n)
 {
+    store_relaxed(&fail_once, false);
     store_relaxed(&fail_countdown, n);
 }
 
-static bool injected_failure(void)
+void os_fail_once(long n)
 {
+    store_relaxed(&fail_once, true);
+    store_relaxed(&fail_countdown, n);
+}
+
+long os_request_count(void)
+{
+    return load_relaxed(&requests);
+}
+
+bool os_injected_failure(void)
+{
+    __atomic_fetch_add(&requests, 1, __ATOMIC_RELAXED);
     long left = load_relaxed(&fail_countdown);
     while (left >= 0) {
-        if (left == 0)
-            return true;
-        if (__atomic_compare_exchange_n(&fail_countdown, &left, left - 1, false,
+        long next = left > 0 ? left - 1 : load_relaxed(&fail_once) ? -1 : 0;
+        if (__atomic_compare_exchange_n(&fail_countdown, &left, next, false,
                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-            return false;
+            return left == 0;
     }
     return false;
 }
 
 void *os_reserve(size_t size, uintptr_t hint)
 {
-    if (injected_failure()) {
+    if (os_injected_failure()) {
         errno = ENOMEM;
         return NULL;
     }

@@ -28,6 +28,10 @@ static size_t align_up(size_t n, size_t align)
 
 void *persistent_alloc(size_t size, size_t align, enum sys_kind kind)
 {
+    if (os_injected_failure()) {
+        errno = ENOMEM;
+        return NULL;
+    }
     size = align_up(size ? size : 1, 8);
     if (size >= CHUNK_SIZE / 4) {
         /* Large requests get a mapping of their own rather than wasting the

@@ -147,11 +147,18 @@ void mgc_remove_roots(void *start, size_t size)
         } else if (r->start >= s && r->end <= e) {
             registered[i] = registered[--registered_count]; /* wholly removed */
         } else if (r->start < s && r->end > e) {
-            /* The removed range is inside: split in two. */
+            /* The removed range is inside: split in two. Room for the tail
+             * first: without it, the range stays whole, since a root too
+             * many keeps garbage, while a root lost would free live data. */
+            if (!reserve_one(&registered, registered_count, &registered_capacity)) {
+                write_stderr("mgc: mgc_remove_roots: out of memory; range %p+%zu stays a root\n", start, size);
+                i++;
+                continue;
+            }
+            r = &registered[i]; /* the array may have moved */
             uintptr_t tail_end = r->end;
             r->end = s;
-            if (reserve_one(&registered, registered_count, &registered_capacity))
-                registered[registered_count++] = (struct root_range){e, tail_end};
+            registered[registered_count++] = (struct root_range){e, tail_end};
             i++;
         } else if (r->start < s) {
             r->end = s;

@@ -5,7 +5,8 @@
  *
  * Invariant kept by everyone who frees a slot: a free slot reads as zero
  * unless span->needs_zero is set. That is what lets the allocation fast path
- * hand out objects without clearing them.
+ * hand out objects without clearing them. In poison mode (poison.c), free
+ * slots hold the poison pattern instead, and needs_zero is always set.
  */
 #include "mgc_internal.h"
 
@@ -58,7 +59,7 @@ uint64_t span_fold_freed_word(struct span *s, size_t w)
      * can go unnoticed. */
     for (uint64_t bits = freed; bits; bits &= bits - 1) {
         size_t i = w * 64 + (size_t)__builtin_ctzll(bits);
-        memset((void *)(s->start + i * s->elem_size), 0, s->elem_size);
+        memset((void *)(s->start + i * s->elem_size), unlikely(debug.poison) ? POISON_BYTE : 0, s->elem_size);
     }
     store_relaxed64(&s->alloc_bits[w], load_relaxed64(&s->alloc_bits[w]) & ~freed);
     __atomic_fetch_and(&s->freed_bits[w], ~freed, __ATOMIC_RELEASE);
@@ -74,6 +75,9 @@ static void zero_slots(const struct span *s, size_t from, size_t to)
 
 void span_zero_free_slots(struct span *s)
 {
+    /* Poison mode keeps the pattern in free slots until each is handed out. */
+    if (unlikely(debug.poison))
+        return;
     /* One memset for each run of consecutive free slots, runs that cross
      * from one bitmap word into the next included: a span left empty is
      * cleared in one call, not one per 64 slots. */

@@ -83,6 +83,10 @@ void sweep_span(struct span *s)
         uint64_t mark = marks_to_bits(s->mark_bytes + 64 * w);
         freed += (uint64_t)count_bits(alloc & ~mark);
         store_relaxed64(&s->alloc_bits[w], alloc & mark);
+        if (unlikely(debug.poison))
+            for (uint64_t dead = alloc & ~mark; dead; dead &= dead - 1)
+                poison_fill((void *)(s->start + (w * 64 + (size_t)__builtin_ctzll(dead)) * s->elem_size),
+                            s->elem_size);
     }
     memset(s->mark_bytes, 0, 64 * nwords);
     if (freed) {

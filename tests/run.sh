@@ -24,6 +24,31 @@ for t in "$@"; do
         failed=$((failed + f))
     fi
 done
+
+# The collector's own tests again under the debug modes: poison (freed
+# memory filled, checked when reused) and verify (the heap's invariants at
+# every collection). Left out: the cases about the background sweeper's
+# zeroing, which poison mode replaces with the pattern.
+poison_skip=background_sweeper_zeroes_only_dead_large_objects,background_sweeper_zeroes_freed_small_slots
+for t in "$@"; do
+    case "$t" in
+    */test_torture | */test_gc) ;;
+    *) continue ;;
+    esac
+    echo "== $t with MGC_DEBUG=poison=1,verify=1"
+    MGC_DEBUG=poison=1,verify=1 HARNESS_SKIP="$poison_skip" "$t" > "$out" 2>&1
+    cat "$out"
+    line=$(tail -n 1 "$out")
+    p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+    f=$(echo "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+    if [ -z "$p" ]; then
+        echo "FAIL $t under poison/verify (no summary line: it crashed)"
+        failed=$((failed + 1))
+    else
+        passed=$((passed + p))
+        failed=$((failed + f))
+    fi
+done
 rm -f "$out"
 
 # The checked-in size-class table is what the generator produces.
