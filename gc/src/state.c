@@ -237,10 +237,13 @@ void layer_init(void)
     pthread_once(&init_once, initialize);
 }
 
+/* Boehm's GC_init registers the calling thread, as mgc does at a thread's
+ * first allocation. */
 void GC_CALL GC_init(void)
 {
     if (!__atomic_load_n(&layer_ready, __ATOMIC_ACQUIRE))
         layer_init();
+    mgc_register_thread();
 }
 
 int GC_CALL GC_is_init_called(void)

@@ -22,7 +22,7 @@ for src in gc/tests/test_*.c; do
     name=$(basename "$src" .c)
     extra=""
     case "$name" in *thread*) extra="-DGC_THREADS" ;; esac
-    if ! cc $EXAMPLE_CFLAGS -std=gnu11 -O1 -g $extra -I"$inc" "$src" -L"$lib" -lgc -pthread -o "$out/$name" 2> "$out/$name.err"; then
+    if ! cc $EXAMPLE_CFLAGS -std=gnu11 -O1 -g -Wall -Wno-deprecated-declarations $extra -I"$inc" "$src" -L"$lib" -lgc -pthread -o "$out/$name" 2> "$out/$name.err"; then
         cat "$out/$name.err"; fail "$name (build)"; continue
     fi
     LD_LIBRARY_PATH="$lib" timeout 300 "$out/$name" > "$out/$name.log" 2>&1
