@@ -44,6 +44,8 @@ static uint64_t finalizers_run_total;
 static void *finalizer_runner(void *unused);
 static struct service_thread runner = SERVICE_THREAD_INIT(finalizer_runner);
 static int finalizer_mode = MGC_FINALIZE_THREAD;
+static size_t finalizers_queued;    /* on finalizer_queue; written under finalizer_lock */
+static mgc_notifier_fn notifier;    /* manual mode: told when a collection queued some */
 
 uint64_t finalizers_run_count(void)
 {
@@ -54,6 +56,7 @@ uint64_t finalizers_run_count(void)
 
 static void link_span(struct span *s)
 {
+    store_relaxed(&s->free_slow.part[0], 1);
     s->specials_prev = NULL;
     s->specials_next = spans_with_specials;
     if (spans_with_specials)
@@ -70,6 +73,7 @@ static void unlink_span(struct span *s)
     if (s->specials_next)
         s->specials_next->specials_prev = s->specials_prev;
     s->specials_next = s->specials_prev = NULL;
+    store_relaxed(&s->free_slow.part[0], 0);
 }
 
 /* Remove *link from s's list (finalizer lock held). */
@@ -93,29 +97,45 @@ static struct special **find_link(struct span *s, uintptr_t offset)
     return link;
 }
 
-int mgc_set_finalizer(void *obj, mgc_finalizer_fn fn, void *arg)
+/* Set, replace or remove obj's finalizer; replace: an existing one is
+ * replaced rather than refused. The old one goes to *old_fn and *old_arg
+ * (either may be NULL). */
+static int change_finalizer(void *obj, mgc_finalizer_fn fn, void *arg, unsigned flags, bool replace,
+                            mgc_finalizer_fn *old_fn, void **old_arg)
 {
+    mgc_finalizer_fn previous_fn = NULL;
+    void *previous_arg = NULL;
     runtime_ensure_init();
     struct cache *c = cache_get(); /* registers the thread: it must be stoppable */
     (void)c;
     struct object_ref ref;
+    int result = 0;
     busy_begin();
     enum object_status status = object_find((uintptr_t)obj, &ref);
     if (status != OBJECT_START && status != OBJECT_IN_TINY_BLOCK) {
         busy_end();
-        return MGC_EINVAL;
+        result = MGC_EINVAL;
+        goto out;
     }
     struct span *s = ref.span;
     uintptr_t offset = (uintptr_t)obj - s->start;
-    int result = 0;
     pthread_mutex_lock(&finalizer_lock);
     struct special **link = find_link(s, offset);
     bool present = *link && (*link)->offset == offset;
+    if (present) {
+        previous_fn = (*link)->fn;
+        previous_arg = (*link)->arg;
+    }
     if (!fn) {
         if (present)
             fixed_free(&special_records, take_record(s, link));
-    } else if (present) {
+    } else if (present && !replace) {
         result = MGC_EEXIST;
+        previous_fn = NULL, previous_arg = NULL;
+    } else if (present) {
+        (*link)->fn = fn;
+        (*link)->arg = arg;
+        (*link)->flags = flags;
     } else {
         struct special *r = fixed_alloc(&special_records);
         if (!r) {
@@ -124,6 +144,7 @@ int mgc_set_finalizer(void *obj, mgc_finalizer_fn fn, void *arg)
             r->offset = offset;
             r->fn = fn;
             r->arg = arg;
+            r->flags = flags;
             r->next = *link;
             if (!s->specials)
                 link_span(s);
@@ -134,7 +155,71 @@ int mgc_set_finalizer(void *obj, mgc_finalizer_fn fn, void *arg)
     busy_end();
     if (result == 0 && fn && load_relaxed(&finalizer_mode) == MGC_FINALIZE_THREAD)
         service_start(&runner);
+out:
+    if (old_fn)
+        *old_fn = previous_fn;
+    if (old_arg)
+        *old_arg = previous_arg;
     return result;
+}
+
+int mgc_set_finalizer(void *obj, mgc_finalizer_fn fn, void *arg)
+{
+    return change_finalizer(obj, fn, arg, 0, false, NULL, NULL);
+}
+
+int mgc_replace_finalizer(void *obj, mgc_finalizer_fn fn, void *arg, unsigned flags, mgc_finalizer_fn *old_fn,
+                          void **old_arg)
+{
+    if (flags & ~(MGC_FINALIZER_NO_ORDER | MGC_FINALIZER_IGNORE_SELF)) {
+        if (old_fn)
+            *old_fn = NULL;
+        if (old_arg)
+            *old_arg = NULL;
+        return MGC_EINVAL;
+    }
+    return change_finalizer(obj, fn, arg, flags, true, old_fn, old_arg);
+}
+
+int mgc_get_finalizer(const void *obj, mgc_finalizer_fn *fn, void **arg)
+{
+    mgc_finalizer_fn found_fn = NULL;
+    void *found_arg = NULL;
+    runtime_ensure_init();
+    (void)cache_get();
+    struct object_ref ref;
+    int result = 0;
+    busy_begin();
+    enum object_status status = object_find((uintptr_t)obj, &ref);
+    if (status != OBJECT_START && status != OBJECT_IN_TINY_BLOCK) {
+        result = MGC_EINVAL;
+    } else {
+        struct span *s = ref.span;
+        uintptr_t offset = (uintptr_t)obj - s->start;
+        pthread_mutex_lock(&finalizer_lock);
+        struct special *r = *find_link(s, offset);
+        if (r && r->offset == offset) {
+            found_fn = r->fn;
+            found_arg = r->arg;
+        }
+        pthread_mutex_unlock(&finalizer_lock);
+    }
+    busy_end();
+    if (fn)
+        *fn = found_fn;
+    if (arg)
+        *arg = found_arg;
+    return result;
+}
+
+size_t mgc_finalizers_pending(void)
+{
+    return load_relaxed(&finalizers_queued);
+}
+
+mgc_notifier_fn mgc_set_finalizer_notifier(mgc_notifier_fn fn)
+{
+    return __atomic_exchange_n(&notifier, fn, __ATOMIC_ACQ_REL);
 }
 
 void finalizers_drop(struct span *s, uintptr_t base, size_t size)
@@ -179,7 +264,11 @@ size_t finalizers_queue_unreachable(uint64_t *bytes, uint64_t *objects)
         }
     }
     /* Keep the objects until their finalizers have run. Their contents were
-     * scanned as roots already (mark.c), so nothing they reach was missed. */
+     * scanned as roots already (mark.c), so nothing they reach was missed,
+     * except for NO_ORDER objects: what those reach is marked now. */
+    enum { BATCH = 64 };
+    struct root_range no_order[BATCH];
+    size_t pending_ranges = 0;
     for (struct special *r = due; r; r = r->next) {
         struct span *s = span_of(r->offset);
         size_t index = s->large ? 0 : span_object_index(s, r->offset);
@@ -188,7 +277,18 @@ size_t finalizers_queue_unreachable(uint64_t *bytes, uint64_t *objects)
             *bytes += s->large ? span_bytes(s) : s->elem_size;
             *objects += 1;
         }
+        if ((r->flags & MGC_FINALIZER_NO_ORDER) && !s->noscan) {
+            uintptr_t base = s->start + index * (uintptr_t)s->elem_size;
+            no_order[pending_ranges++] = (struct root_range){base, base + (s->large ? span_bytes(s) : s->elem_size)};
+            if (pending_ranges == BATCH) {
+                mark_more(no_order, pending_ranges, bytes, objects);
+                pending_ranges = 0;
+            }
+        }
     }
+    if (pending_ranges)
+        mark_more(no_order, pending_ranges, bytes, objects);
+    store_relaxed(&finalizers_queued, finalizers_queued + queued);
     if (due) {
         if (finalizer_queue_tail)
             finalizer_queue_tail->next = due;
@@ -216,6 +316,7 @@ static bool next_finalizer(mgc_finalizer_fn *fn, void **obj, void **arg)
         *obj = (void *)r->offset;
         *arg = r->arg;
         fixed_free(&special_records, r);
+        store_relaxed(&finalizers_queued, finalizers_queued - 1);
     }
     pthread_mutex_unlock(&finalizer_lock);
     /* From here on obj and arg live in this thread's frames, a root. */
@@ -267,6 +368,9 @@ void finalizers_wake(void)
 {
     /* Started here too: after a fork, the child has no runner yet. */
     service_wake(&runner, load_relaxed(&finalizer_mode) == MGC_FINALIZE_THREAD);
+    mgc_notifier_fn fn = __atomic_load_n(&notifier, __ATOMIC_ACQUIRE);
+    if (fn && load_relaxed(&finalizer_mode) == MGC_FINALIZE_MANUAL)
+        fn();
 }
 
 void mgc_set_finalizer_mode(int mode)

@@ -130,6 +130,8 @@ static void free_slow_busy(struct cache *c, void *p)
              * at exactly p). */
             if (load_relaxed(&ref.span->specials))
                 finalizers_drop(ref.span, (uintptr_t)p, 1);
+            if (load_relaxed(&ref.span->free_slow.part[1]))
+                weak_links_drop_object(ref.span, (uintptr_t)p, 1, true);
             return;
         }
         if (status != OBJECT_START)
@@ -137,6 +139,8 @@ static void free_slow_busy(struct cache *c, void *p)
         struct span *s = ref.span;
         if (load_relaxed(&s->specials))
             finalizers_drop(s, ref.base, ref.size);
+        if (load_relaxed(&s->free_slow.part[1]))
+            weak_links_drop_object(s, ref.base, ref.size, false);
         if (s->large) {
             free_large(s, p);
         } else if (c && load_relaxed(&s->owner) == c) {
@@ -205,8 +209,9 @@ void mgc_free(void *p)
         s = span_map_entry(address);
         own = s != NULL && load_relaxed(&s->owner) == c;
     }
-    /* Spans with finalizers go to the slow path, which drops them. */
-    if (likely(s != NULL && !load_relaxed(&s->specials))) {
+    /* Spans with finalizers or weak registrations go to the slow path,
+     * which drops them. */
+    if (likely(s != NULL && !load_relaxed(&s->free_slow.any))) {
         if (s->tiny) {
             if (likely(in_allocated_tiny_block(s, address))) {
                 busy_end();

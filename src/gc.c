@@ -24,7 +24,10 @@
  *   3. give back every cache's spans and forget every tiny block;
  *   4. mark (mark.c), from segments, registered roots, stacks, uncollectable
  *      objects;
- *   5. queue the finalizers of objects not reached (finalize.c);
+ *   5. clear short weak links to objects not reached (weak.c), queue the
+ *      finalizers of objects not reached (finalize.c), then clear long
+ *      weak links to objects still unmarked and forget registrations
+ *      whose link word lies in an unmarked object (weak.c);
  *   6. flip the sweep phase: every span in use becomes unswept;
  *   7. set heap_live and the next goal, restart the world;
  *   8. let the background sweeper and the finalizer thread go (and, for
@@ -104,6 +107,20 @@ static void set_goal(uint64_t marked)
 
 /* ---- One cycle ------------------------------------------------------------------------------- */
 
+static mgc_event_fn event_hook;
+
+mgc_event_fn mgc_set_event_hook(mgc_event_fn fn)
+{
+    return __atomic_exchange_n(&event_hook, fn, __ATOMIC_ACQ_REL);
+}
+
+static void send_event(int event)
+{
+    mgc_event_fn fn = __atomic_load_n(&event_hook, __ATOMIC_ACQUIRE);
+    if (fn)
+        fn(event);
+}
+
 struct cycle {
     uint64_t stopped_ns, marked_ns;
     uint64_t heap_before, objects_before;
@@ -129,11 +146,15 @@ static void with_world_stopped(const struct root_range *segments, size_t n, void
     cycle->stopped_ns = now_ns();
     cache_flush_all_locked();
     heap_in_use_locked(&cycle->heap_before, &cycle->objects_before);
+    send_event(MGC_EVENT_MARK_START);
     mark_heap(segments, n, &cycle->mark);
+    weak_links_clear_short();
     uint64_t kept_bytes, kept_objects;
     cycle->finalizers_queued = finalizers_queue_unreachable(&kept_bytes, &kept_objects);
     cycle->mark.marked_bytes += kept_bytes;
     cycle->mark.marked_objects += kept_objects;
+    weak_links_clear_long_and_dead();
+    send_event(MGC_EVENT_MARK_END);
     cycle->marked_ns = now_ns();
     sweep_prepare();
     store_relaxed(&heap_live, (int64_t)cycle->mark.marked_bytes);
@@ -184,6 +205,7 @@ void gc_collect(enum gc_reason reason, size_t upcoming_bytes)
         return;
     }
     __atomic_add_fetch(&cycles_started, 1, __ATOMIC_RELEASE);
+    send_event(MGC_EVENT_START);
 
     busy_begin();
     sweep_finish();
@@ -196,6 +218,7 @@ void gc_collect(enum gc_reason reason, size_t upcoming_bytes)
     uint64_t end_ns = now_ns();
     if (!collected) {
         write_stderr("mgc: collection abandoned: no memory to record the roots\n");
+        send_event(MGC_EVENT_END);
         pthread_mutex_unlock(&gc_lock);
         return;
     }
@@ -208,6 +231,7 @@ void gc_collect(enum gc_reason reason, size_t upcoming_bytes)
     if (debug.gctrace)
         trace(&cycle, pause_ns, end_ns);
     sweep_wake_background();
+    send_event(MGC_EVENT_END);
     pthread_mutex_unlock(&gc_lock);
     if (cycle.finalizers_queued)
         finalizers_wake();

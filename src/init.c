@@ -17,6 +17,7 @@ static void before_fork(void)
     pthread_mutex_lock(&roots_lock);
     pthread_mutex_lock(&threads_lock);
     pthread_mutex_lock(&finalizer_lock);
+    pthread_mutex_lock(&weak_lock);
     sweep_block_for_fork();
     for (size_t i = 0; i < NUM_SPAN_CLASSES; i++)
         pthread_mutex_lock(&centrals[i].lock);
@@ -36,6 +37,7 @@ static void unlock_after_fork(bool in_child)
     for (size_t i = NUM_SPAN_CLASSES; i-- > 0;)
         pthread_mutex_unlock(&centrals[i].lock);
     sweep_unblock_after_fork(in_child);
+    pthread_mutex_unlock(&weak_lock);
     pthread_mutex_unlock(&finalizer_lock);
     pthread_mutex_unlock(&threads_lock);
     pthread_mutex_unlock(&roots_lock);

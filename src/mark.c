@@ -562,19 +562,34 @@ static void mark_value(struct marker *m, uintptr_t value)
     }
 }
 
+/* Mark what the words of [base, end) point to, except words pointing
+ * into [base, end) itself (MGC_FINALIZER_IGNORE_SELF). */
+READS_FOREIGN_MEMORY static void scan_ignoring_self(struct marker *m, uintptr_t base, uintptr_t end)
+{
+    for (uintptr_t a = base; a + 8 <= end; a += 8) {
+        uintptr_t word = *(const volatile uintptr_t *)a;
+        if (word - base >= end - base)
+            mark_value(m, word);
+    }
+}
+
 /* Finalizable objects are not roots, but what they reach is: scan their
- * contents without marking them (finalize.c says why). Queued finalizers'
- * objects are roots until the finalizer has run. Their arguments are kept
- * alive either way. */
+ * contents without marking them (finalize.c says why), except for
+ * MGC_FINALIZER_NO_ORDER ones. Queued finalizers' objects are roots until
+ * the finalizer has run. Their arguments are kept alive either way. */
 static void push_finalizer_roots(struct marker *m)
 {
     pthread_mutex_lock(&finalizer_lock);
     for (struct span *s = spans_with_specials; s; s = s->specials_next) {
         for (struct special *r = s->specials; r; r = r->next) {
-            if (!s->noscan) {
+            if (!s->noscan && !(r->flags & MGC_FINALIZER_NO_ORDER)) {
                 size_t index = s->large ? 0 : span_object_index(s, s->start + r->offset);
                 uintptr_t base = s->start + index * (uintptr_t)s->elem_size;
-                push_work(m, base, base + (s->large ? span_bytes(s) : s->elem_size));
+                uintptr_t end = base + (s->large ? span_bytes(s) : s->elem_size);
+                if (r->flags & MGC_FINALIZER_IGNORE_SELF)
+                    scan_ignoring_self(m, base, end);
+                else
+                    push_work(m, base, end);
             }
             mark_value(m, (uintptr_t)r->arg);
         }
@@ -667,6 +682,33 @@ void mark_heap(const struct root_range *roots, size_t nroots, struct mark_result
     out->marked_bytes = pool.marked_bytes;
     out->marked_objects = pool.marked_objects;
     out->workers = workers;
+    pthread_mutex_unlock(&pool.lock);
+}
+
+void mark_more(const struct root_range *ranges, size_t n, uint64_t *bytes, uint64_t *objects)
+{
+    /* The heap's bounds and arena table are still those mark_heap set.
+     * One worker and no new phase: the helpers stay asleep. */
+    static struct work_block reserve_block;
+    pthread_mutex_lock(&pool.lock);
+    struct marker m = {.block = new_block_locked()};
+    if (!m.block) {
+        m.block = &reserve_block;
+        reserve_block.next = NULL;
+        reserve_block.count = 0;
+    }
+    pool.workers = 1;
+    pool.idle = 0;
+    pool.done = false;
+    pool.marked_bytes = pool.marked_objects = 0;
+    pthread_mutex_unlock(&pool.lock);
+    for (size_t i = 0; i < n; i++)
+        push_root(&m, ranges[i].start, ranges[i].end);
+    drain(&m);
+    finish_marker(&m);
+    pthread_mutex_lock(&pool.lock);
+    *bytes += pool.marked_bytes;
+    *objects += pool.marked_objects;
     pthread_mutex_unlock(&pool.lock);
 }
 

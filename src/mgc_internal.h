@@ -201,6 +201,7 @@ enum span_list_id {
 };
 
 struct cache;
+struct weak_link;
 
 /* span->owner of a span that some thread has taken off its list to sweep:
  * held, so frees by others go through its freed bitmap meanwhile. */
@@ -233,6 +234,17 @@ struct span {
      * path, which leaves spans that have any to the slow path. */
     struct special *specials;
     struct span *specials_next, *specials_prev; /* spans that have specials */
+    /* Non-zero when mgc_free must leave its fast path for this span, so
+     * that one load tests both reasons: part[0] while it has finalizers
+     * (written under finalizer_lock), part[1] while weak registrations
+     * name an object or a link word in it (under weak_lock). */
+    union {
+        uint16_t any;
+        uint8_t part[2];
+    } free_slow;
+    /* Weak registrations (weak.c) whose object, and whose link word, lies
+     * in this span; NULL for almost every span. */
+    struct weak_link *weak_lists[2];
 
     struct span *next, *prev;   /* links of the list named by span->list */
     size_t npages;
@@ -707,6 +719,9 @@ unsigned mark_workers_wanted(void) INTERNAL;
 /* Tests: make new_block_locked fail as if out of memory (true) or not. */
 void mark_refuse_new_blocks_for_testing(bool refuse) INTERNAL;
 void mark_after_fork_child(void) INTERNAL;
+/* World stopped, after mark_heap: mark what the n ranges reach, on the
+ * calling thread alone; *bytes and *objects grow by what it marked. */
+void mark_more(const struct root_range *ranges, size_t n, uint64_t *bytes, uint64_t *objects) INTERNAL;
 
 /* ---- Sweeping (sweep.c) ---------------------------------------------------------------------- */
 
@@ -789,6 +804,7 @@ struct special {
     uintptr_t offset;        /* in the span; the object pointer once queued */
     mgc_finalizer_fn fn;
     void *arg;
+    unsigned flags;          /* MGC_FINALIZER_NO_ORDER, MGC_FINALIZER_IGNORE_SELF */
 };
 
 /* Guards every span's specials, the list of spans that have any, and the
@@ -809,6 +825,26 @@ void finalizers_wake(void) INTERNAL;
 void finalizers_drop(struct span *s, uintptr_t base, size_t size) INTERNAL;
 uint64_t finalizers_run_count(void) INTERNAL;
 void finalizers_after_fork_child(void) INTERNAL;
+
+/* ---- Weak links (weak.c) -------------------------------------------------------------------- */
+
+/* Guards the registrations. Taken only while busy (world.c's rule). */
+extern pthread_mutex_t weak_lock INTERNAL;
+/* World stopped, marking done, before finalizers are queued: clear the
+ * short links whose object was not reached, and forget them. */
+void weak_links_clear_short(void) INTERNAL;
+/* World stopped, after finalizers were queued (marks final): clear the long
+ * links whose object is not marked, and forget every registration whose
+ * link word lies in an object that is not marked. */
+void weak_links_clear_long_and_dead(void) INTERNAL;
+/* mgc_free of the object at [base, base + size) of span s (the caller is
+ * busy; s->free_slow.part[1] set): clear the links to it and forget the
+ * registrations whose link word lies in it. tiny_object: base is an object
+ * packed in a tiny block, whose memory stays; only links to exactly base
+ * are cleared. */
+void weak_links_drop_object(struct span *s, uintptr_t base, size_t size, bool tiny_object) INTERNAL;
+/* Registrations in force (tests). */
+size_t weak_links_count(void) INTERNAL;
 
 /* ---- Persistent metadata (persistent.c) ----------------------------------------------- */
 

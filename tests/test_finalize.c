@@ -421,3 +421,238 @@ TEST(finalizers_may_allocate_set_finalizers_collect_and_run_finalizers)
     CHECK(nested_runs >= 15);
     CHECK_EQ(inner_set_failures, 0);
 }
+
+/* ---- Replacing and reading finalizers -------------------------------------------------------- */
+
+static volatile int first_runs, second_runs;
+static void first_finalizer(void *obj, void *arg) { (void)obj, (void)arg; first_runs++; }
+static void second_finalizer(void *obj, void *arg)
+{
+    (void)obj;
+    if (arg == (void *)&second_runs)
+        second_runs++;
+}
+
+TEST(replace_returns_the_old_finalizer_and_get_reads_it)
+{
+    void *p = mgc_alloc(64);
+    char *tiny = mgc_alloc_noscan(4);
+    int a1, a2;
+    mgc_finalizer_fn fn = first_finalizer;
+    void *arg = &a1;
+    CHECK(mgc_get_finalizer(p, &fn, &arg) == 0);
+    CHECK(fn == NULL && arg == NULL);
+    CHECK(mgc_replace_finalizer(p, first_finalizer, &a1, 0, &fn, &arg) == 0);
+    CHECK(fn == NULL && arg == NULL);
+    CHECK(mgc_set_finalizer(p, second_finalizer, &a2) == MGC_EEXIST); /* set still refuses */
+    CHECK(mgc_get_finalizer(p, &fn, &arg) == 0);
+    CHECK(fn == first_finalizer && arg == &a1);
+    CHECK(mgc_replace_finalizer(p, second_finalizer, &a2, MGC_FINALIZER_NO_ORDER, &fn, &arg) == 0);
+    CHECK(fn == first_finalizer && arg == &a1);
+    CHECK(mgc_get_finalizer(p, &fn, NULL) == 0 && fn == second_finalizer);
+    CHECK(mgc_replace_finalizer(p, NULL, NULL, 0, &fn, &arg) == 0); /* removes */
+    CHECK(fn == second_finalizer && arg == &a2);
+    CHECK(mgc_get_finalizer(p, &fn, &arg) == 0 && fn == NULL && arg == NULL);
+    CHECK(mgc_replace_finalizer(p, first_finalizer, NULL, 0, NULL, NULL) == 0); /* outputs optional */
+    /* Inside a tiny block, as mgc_set_finalizer. */
+    CHECK(mgc_replace_finalizer(tiny, first_finalizer, &a1, 0, &fn, &arg) == 0 && fn == NULL);
+    CHECK(mgc_get_finalizer(tiny, &fn, &arg) == 0 && fn == first_finalizer && arg == &a1);
+    /* Errors. */
+    fn = first_finalizer;
+    CHECK(mgc_replace_finalizer(p, first_finalizer, NULL, 0x4, &fn, &arg) == MGC_EINVAL);
+    CHECK(fn == NULL);
+    CHECK(mgc_replace_finalizer((char *)p + 8, first_finalizer, NULL, 0, &fn, &arg) == MGC_EINVAL);
+    CHECK(mgc_get_finalizer((char *)p + 8, &fn, &arg) == MGC_EINVAL);
+    char *m = malloc(16);
+    CHECK(mgc_get_finalizer(m, &fn, &arg) == MGC_EINVAL);
+    CHECK(mgc_get_finalizer(NULL, &fn, &arg) == MGC_EINVAL);
+    free(m);
+}
+
+static NOINLINE void make_replaced(int count)
+{
+    for (int i = 0; i < count; i++) {
+        void *p = mgc_alloc(40);
+        mgc_finalizer_fn old;
+        CHECK(mgc_set_finalizer(p, first_finalizer, NULL) == 0);
+        CHECK(mgc_replace_finalizer(p, second_finalizer, (void *)&second_runs, 0, &old, NULL) == 0);
+        CHECK(old == first_finalizer);
+    }
+}
+
+TEST(a_replaced_finalizer_never_runs_and_its_replacement_does)
+{
+    mgc_set_finalizer_mode(MGC_FINALIZE_MANUAL);
+    make_replaced(100);
+    collect_and_run(3);
+    CHECK_EQ(first_runs, 0);
+    CHECK(second_runs >= 75);
+}
+
+/* ---- MGC_FINALIZER_NO_ORDER: A -> B -> C, both finalized at once, C intact --------------------- */
+
+struct chain_node {
+    struct chain_node *next;
+    uint64_t value;
+    unsigned char bytes[32];
+};
+static int no_order_a[PAIRS], no_order_b[PAIRS]; /* collection number, -1 when wrong */
+
+static void no_order_a_finalizer(void *obj, void *arg)
+{
+    struct chain_node *a = obj, *b = a->next;
+    uintptr_t i = (uintptr_t)arg;
+    /* B, and C reached only through A and B, are still intact. */
+    bool intact = a->value == 1000 + i && b && b->value == 2000 + i && b->next && b->next->value == 3000 + i &&
+                  check_pattern(b->next->bytes, sizeof b->next->bytes, (unsigned)i);
+    no_order_a[i] = intact ? collection_number : -1;
+}
+
+static void no_order_b_finalizer(void *obj, void *arg)
+{
+    struct chain_node *b = obj;
+    uintptr_t i = (uintptr_t)arg;
+    bool intact = b->value == 2000 + i && b->next && b->next->value == 3000 + i &&
+                  check_pattern(b->next->bytes, sizeof b->next->bytes, (unsigned)i);
+    no_order_b[i] = intact ? collection_number : -1;
+}
+
+static NOINLINE void make_no_order_chains(void)
+{
+    for (uintptr_t i = 0; i < PAIRS; i++) {
+        struct chain_node *a = mgc_alloc(sizeof *a), *b = mgc_alloc(sizeof *b), *c = mgc_alloc(sizeof *c);
+        a->value = 1000 + i;
+        b->value = 2000 + i;
+        c->value = 3000 + i;
+        fill_pattern(c->bytes, sizeof c->bytes, (unsigned)i);
+        a->next = b;
+        b->next = c;
+        CHECK(mgc_replace_finalizer(a, no_order_a_finalizer, (void *)i, MGC_FINALIZER_NO_ORDER, NULL, NULL) == 0);
+        CHECK(mgc_replace_finalizer(b, no_order_b_finalizer, (void *)i, MGC_FINALIZER_NO_ORDER, NULL, NULL) == 0);
+    }
+}
+
+/* Without the marking of what queued NO_ORDER objects reach, C was freed
+ * and its slot scribbled over before the finalizers ran (A's saw it). */
+TEST(no_order_finalizers_run_in_the_same_collection_with_what_they_reach_intact)
+{
+    mgc_set_finalizer_mode(MGC_FINALIZE_MANUAL);
+    make_no_order_chains();
+    for (collection_number = 1; collection_number <= 4; collection_number++)
+        collect_and_run(1);
+    /* Ordered finalizers would run A's, and B's only a collection later.
+     * (A stale word on the stack may keep one B or another alive longer.) */
+    int together = 0;
+    for (int i = 0; i < PAIRS; i++) {
+        CHECK(no_order_a[i] >= 0 && no_order_b[i] >= 0);
+        if (no_order_a[i] && no_order_a[i] == no_order_b[i])
+            together++;
+    }
+    if (together < PAIRS * 3 / 4)
+        fprintf(stderr, "only %d of %d pairs finalized together\n", together, PAIRS);
+    CHECK(together >= PAIRS * 3 / 4);
+}
+
+/* ---- MGC_FINALIZER_IGNORE_SELF ------------------------------------------------------------------ */
+
+static volatile int self_runs[3]; /* by kind: ignore self, plain, two-object cycle */
+static void count_self(void *obj, void *arg)
+{
+    struct chain_node *n = obj;
+    uintptr_t kind = (uintptr_t)arg;
+    if (n->value == 500 + kind)
+        self_runs[kind]++;
+    else
+        self_runs[kind] = -1000;
+}
+
+static NOINLINE void make_self_pointing(int count)
+{
+    for (int i = 0; i < count; i++) {
+        for (uintptr_t kind = 0; kind < 2; kind++) {
+            struct chain_node *n = mgc_alloc(sizeof *n);
+            n->value = 500 + kind;
+            n->next = (struct chain_node *)&n->bytes[8]; /* into itself */
+            unsigned flags = kind == 0 ? MGC_FINALIZER_IGNORE_SELF : 0;
+            CHECK(mgc_replace_finalizer(n, count_self, (void *)kind, flags, NULL, NULL) == 0);
+        }
+        /* A <-> B, both IGNORE_SELF: another cycle, which keeps them. */
+        struct chain_node *a = mgc_alloc(sizeof *a), *b = mgc_alloc(sizeof *b);
+        a->value = b->value = 502;
+        a->next = b;
+        b->next = a;
+        CHECK(mgc_replace_finalizer(a, count_self, (void *)2, MGC_FINALIZER_IGNORE_SELF, NULL, NULL) == 0);
+        CHECK(mgc_replace_finalizer(b, count_self, (void *)2, MGC_FINALIZER_IGNORE_SELF, NULL, NULL) == 0);
+    }
+}
+
+TEST(ignore_self_finalizes_a_self_pointing_object_and_other_cycles_still_keep_it)
+{
+    mgc_set_finalizer_mode(MGC_FINALIZE_MANUAL);
+    make_self_pointing(50);
+    collect_and_run(4);
+    CHECK(self_runs[0] >= 50 * 3 / 4);
+    CHECK_EQ(self_runs[1], 0);
+    CHECK_EQ(self_runs[2], 0);
+}
+
+/* ---- Pending count, notifier ------------------------------------------------------------------------- */
+
+static volatile int notified;
+static void count_notify(void) { notified++; }
+
+static NOINLINE void make_counted(int count)
+{
+    for (int i = 0; i < count; i++)
+        CHECK(mgc_set_finalizer(mgc_alloc(32), count_removed, NULL) == 0);
+}
+
+TEST(pending_counts_queued_finalizers_and_the_notifier_hears_of_them_in_manual_mode)
+{
+    mgc_set_finalizer_mode(MGC_FINALIZE_MANUAL);
+    CHECK(mgc_set_finalizer_notifier(count_notify) == NULL);
+    CHECK_EQ(mgc_finalizers_pending(), 0);
+    scrub_stack();
+    mgc_collect(); /* nothing queued: no call */
+    CHECK_EQ(notified, 0);
+    make_counted(100);
+    scrub_stack();
+    mgc_collect();
+    size_t pending = mgc_finalizers_pending();
+    CHECK(pending >= 75);
+    CHECK_EQ(notified, 1);
+    CHECK_EQ(removed_runs, 0);
+    CHECK_EQ(mgc_run_finalizers(), pending);
+    CHECK_EQ(removed_runs, (int)pending);
+    CHECK_EQ(mgc_finalizers_pending(), 0);
+    CHECK(mgc_set_finalizer_notifier(NULL) == count_notify);
+    make_counted(10);
+    scrub_stack();
+    mgc_collect();
+    CHECK_EQ(notified, 1);
+}
+
+/* ---- Collection events ------------------------------------------------------------------------------ */
+
+static int events[64];
+static volatile int nevents;
+static void record_event(int event)
+{
+    if (nevents < 64)
+        events[nevents] = event;
+    nevents++;
+}
+
+TEST(the_event_hook_sees_each_collection_start_mark_start_mark_end_end)
+{
+    mgc_set_gc_percent(-1); /* no collection but ours */
+    CHECK(mgc_set_event_hook(record_event) == NULL);
+    mgc_collect();
+    mgc_collect();
+    CHECK(mgc_set_event_hook(NULL) == record_event);
+    mgc_collect();
+    CHECK_EQ(nevents, 8);
+    for (int i = 0; i < 8; i++)
+        CHECK_EQ(events[i], i % 4);
+    CHECK(MGC_EVENT_START == 0 && MGC_EVENT_MARK_START == 1 && MGC_EVENT_MARK_END == 2 && MGC_EVENT_END == 3);
+}
