@@ -4,8 +4,10 @@
  * GC_gcollect is mgc_collect followed by the finalizers it made ready (on
  * this thread, unless finalize-on-demand), and does nothing while
  * collection is disabled, as in Boehm. Boehm's counters "since the last
- * collection" are taken from mgc's cumulative statistics, remembered at the
- * end of every collection through mgc's event hook.
+ * collection" are taken from mgc's cumulative statistics, remembered
+ * after every collection: by GC_gcollect itself, or, for automatic
+ * collections, at the next allocation or statistics call after mgc's
+ * event hook said one ended.
  */
 #include "layer.h"
 
@@ -28,8 +30,11 @@ static int GC_CALLBACK never_stop(void)
     return 0;
 }
 
+int layer_collection_ended;
+
 void layer_note_collections(void)
 {
+    __atomic_store_n(&layer_collection_ended, 0, __ATOMIC_RELAXED);
     struct mgc_stats stats;
     mgc_read_stats(&stats);
     GC_on_heap_resize_proc resized = NULL;
@@ -69,7 +74,10 @@ static void on_event(int event)
             proc(GC_EVENT_MARK_END);
         break;
     case MGC_EVENT_END:
-        layer_note_collections();
+        /* Statistics cannot be read while the collection holds its lock:
+         * the next allocation or query of any thread takes the marks. */
+        __atomic_add_fetch(&GC_gc_no, 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&layer_collection_ended, 1, __ATOMIC_RELEASE);
         if (proc)
             proc(GC_EVENT_END);
         break;
@@ -80,8 +88,7 @@ static void on_event(int event)
 
 void layer_collect_init(void)
 {
-    if (layer_has(mgc_set_event_hook))
-        mgc_set_event_hook(on_event);
+    mgc_set_event_hook(on_event);
     struct mgc_stats stats;
     mgc_read_stats(&stats);
     heap_size_at_gc = stats.heap_sys;

@@ -41,17 +41,13 @@ static void notify_ready(void)
 
 void layer_finalize_init(void)
 {
-    /* Without mgc's pending count and notifier, leave finalizers on mgc's
-     * own thread rather than never running them. */
-    if (layer_has(mgc_finalizers_pending) && layer_has(mgc_set_finalizer_notifier)) {
-        mgc_set_finalizer_mode(MGC_FINALIZE_MANUAL);
-        mgc_set_finalizer_notifier(notify_ready);
-    }
+    mgc_set_finalizer_mode(MGC_FINALIZE_MANUAL);
+    mgc_set_finalizer_notifier(notify_ready);
 }
 
 int GC_CALL GC_should_invoke_finalizers(void)
 {
-    return layer_has(mgc_finalizers_pending) && mgc_finalizers_pending() != 0;
+    return mgc_finalizers_pending() != 0;
 }
 
 int GC_CALL GC_invoke_finalizers(void)
@@ -90,13 +86,7 @@ static void register_finalizer(void *obj, GC_finalization_proc fn, void *cd,
     void *previous_cd = NULL;
     void *base = mgc_base(obj);
     if (base == obj) {
-        int result;
-        if (layer_has(mgc_replace_finalizer)) {
-            result = mgc_replace_finalizer(obj, fn, cd, flags, &previous, &previous_cd);
-        } else {
-            mgc_set_finalizer(obj, NULL, NULL);
-            result = mgc_set_finalizer(obj, fn, cd);
-        }
+        int result = mgc_replace_finalizer(obj, fn, cd, flags, &previous, &previous_cd);
         if (result == MGC_ENOMEM)
             layer_warn("GC_register_finalizer: out of memory; finalizer not registered\n", 0);
     } else if (base) {
@@ -173,10 +163,8 @@ void GC_CALL GC_init_finalized_malloc(void)
 void *GC_CALL GC_finalized_malloc(size_t n, const struct GC_finalizer_closure *fc)
 {
     void *p = GC_malloc(n);
-    if (p && layer_has(mgc_replace_finalizer))
+    if (p)
         mgc_replace_finalizer(p, run_closure, (void *)fc, MGC_FINALIZER_NO_ORDER, NULL, NULL);
-    else if (p)
-        mgc_set_finalizer(p, run_closure, (void *)fc);
     return p;
 }
 
@@ -201,8 +189,6 @@ static void check_link(void **link, const char *who)
 static int register_link(void **link, const void *obj, unsigned flags, const char *who)
 {
     check_link(link, who);
-    if (!layer_has(mgc_weak_link_register))
-        return GC_UNIMPLEMENTED;
     if (!__atomic_load_n(&layer_ready, __ATOMIC_ACQUIRE))
         layer_init();
     switch (mgc_weak_link_register(link, (void *)obj, flags)) {
@@ -216,8 +202,6 @@ static int register_link(void **link, const void *obj, unsigned flags, const cha
 static int move_link(void **link, void **new_link, const char *who)
 {
     check_link(new_link, who);
-    if (!layer_has(mgc_weak_link_move))
-        return GC_UNIMPLEMENTED;
     int result = mgc_weak_link_move(link, new_link);
     if (result == 0)
         return GC_SUCCESS;
@@ -242,7 +226,7 @@ int GC_CALL GC_register_disappearing_link(void **link)
 
 int GC_CALL GC_unregister_disappearing_link(void **link)
 {
-    if (!layer_has(mgc_weak_link_unregister) || !link)
+    if (!link)
         return 0;
     return mgc_weak_link_unregister(link) == 0;
 }
@@ -302,5 +286,5 @@ GC_await_finalize_proc GC_CALL GC_get_await_finalize_proc(void)
 void GC_CALL GC_dump_finalization(void)
 {
     GC_printf("Finalizers ready to run: %lu\n",
-              (unsigned long)(layer_has(mgc_finalizers_pending) ? mgc_finalizers_pending() : 0));
+              (unsigned long)mgc_finalizers_pending());
 }

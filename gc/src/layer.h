@@ -35,18 +35,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* The finalizer, weak-link and event calls of mgc.h arrive on another
- * branch (boehm-core). Until they are linked in, they are weak here and
- * the layer falls back where one is missing (layer_has). */
-#pragma weak mgc_replace_finalizer
-#pragma weak mgc_get_finalizer
-#pragma weak mgc_finalizers_pending
-#pragma weak mgc_set_finalizer_notifier
-#pragma weak mgc_set_event_hook
-#pragma weak mgc_weak_link_register
-#pragma weak mgc_weak_link_unregister
-#pragma weak mgc_weak_link_move
-#define layer_has(fn) (&(fn) != 0)
 
 #define LAYER_INTERNAL __attribute__((visibility("hidden")))
 #define layer_unlikely(x) __builtin_expect(!!(x), 0)
@@ -82,6 +70,7 @@ void layer_finalize_init(void) LAYER_INTERNAL;
 void layer_collect_init(void) LAYER_INTERNAL;
 /* Note a completed collection in GC_gc_no and the since-gc counters. */
 void layer_note_collections(void) LAYER_INTERNAL;
+extern int layer_collection_ended LAYER_INTERNAL; /* set by the event hook */
 
 /* ---- messages.c ---- */
 void layer_warn(const char *format, GC_word arg) LAYER_INTERNAL;
@@ -105,7 +94,9 @@ static inline void layer_enter(void)
                        __atomic_load_n(&GC_free_space_divisor, __ATOMIC_RELAXED) !=
                            layer_applied_divisor))
         layer_sync_settings();
-    if (layer_has(mgc_finalizers_pending) && layer_unlikely(mgc_finalizers_pending() != 0))
+    if (layer_unlikely(__atomic_load_n(&layer_collection_ended, __ATOMIC_RELAXED)))
+        layer_note_collections();
+    if (layer_unlikely(mgc_finalizers_pending() != 0))
         layer_run_finalizers_if_due();
 }
 
