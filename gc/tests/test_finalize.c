@@ -200,16 +200,16 @@ static void __attribute__((noinline)) make_linked(int with_finalizer)
         GC_REGISTER_FINALIZER(obj, check_links, NULL, NULL, NULL);
 }
 
+void *volatile keep_alive;
 CASE(links_clear_when_the_object_dies)
 {
     GC_INIT();
-    static void *volatile keep;
     make_linked(0);
-    keep = GC_REVEAL_POINTER((GC_word)short_link); /* alive: links stay */
+    keep_alive = GC_REVEAL_POINTER((GC_word)short_link); /* alive: links stay */
     clear_stack_below();
     GC_gcollect();
     CHECK(short_link != NULL && long_link != NULL);
-    keep = NULL;
+    keep_alive = NULL;
     GC_gcollect();
     CHECK(short_link == NULL && long_link == NULL);
 }
