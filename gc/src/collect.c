@@ -65,13 +65,17 @@ static void on_event(int event)
             proc(GC_EVENT_START);
         break;
     }
-    case MGC_EVENT_MARK_START:
-        if (proc)
+    case MGC_EVENT_MARK_START: /* the world has just stopped */
+        if (proc) {
+            proc(GC_EVENT_POST_STOP_WORLD);
             proc(GC_EVENT_MARK_START);
+        }
         break;
-    case MGC_EVENT_MARK_END:
-        if (proc)
+    case MGC_EVENT_MARK_END: /* the world is about to restart */
+        if (proc) {
             proc(GC_EVENT_MARK_END);
+            proc(GC_EVENT_PRE_START_WORLD);
+        }
         break;
     case MGC_EVENT_END:
         /* Statistics cannot be read while the collection holds its lock:

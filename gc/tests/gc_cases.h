@@ -43,6 +43,24 @@ static void __attribute__((noinline, unused)) clear_stack_below(void)
     __asm__ __volatile__("" : : "r"(buffer) : "memory");
 }
 
+/* Run fn on a thread of its own that then exits: whatever it leaves in
+ * registers and on its stack is gone, so only what it stored elsewhere
+ * keeps objects alive. */
+#ifndef GC_PTHREADS
+# error "build the tests with -DGC_THREADS"
+#endif
+static void *run_body_(void *fn)
+{
+    ((void (*)(void))fn)();
+    return NULL;
+}
+static void __attribute__((unused)) on_own_thread(void (*fn)(void))
+{
+    pthread_t thread;
+    CHECK(GC_pthread_create(&thread, NULL, run_body_, (void *)fn) == 0);
+    CHECK(GC_pthread_join(thread, NULL) == 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1) {

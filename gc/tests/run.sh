@@ -20,8 +20,7 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_stack_use_after_retur
 # Programs: one binary each; the cases it prints count one by one.
 for src in gc/tests/test_*.c; do
     name=$(basename "$src" .c)
-    extra=""
-    case "$name" in *thread*) extra="-DGC_THREADS" ;; esac
+    extra="-DGC_THREADS"
     if ! cc $EXAMPLE_CFLAGS -std=gnu11 -O1 -g -Wall -Wno-deprecated-declarations $extra -I"$inc" "$src" -L"$lib" -lgc -pthread -o "$out/$name" 2> "$out/$name.err"; then
         cat "$out/$name.err"; fail "$name (build)"; continue
     fi

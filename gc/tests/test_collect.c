@@ -14,7 +14,7 @@ static void __attribute__((noinline)) make_garbage_object(void)
     hidden_object = (void *)GC_HIDE_POINTER(GC_MALLOC(256));
 }
 
-static int object_alive(void)
+static int __attribute__((noinline)) object_alive(void)
 {
     void *p = GC_REVEAL_POINTER((GC_word)hidden_object);
     return GC_base(p) == p;
@@ -121,11 +121,33 @@ CASE(statistics_follow_allocation)
 
 /* Roots: malloc(3) memory is not scanned unless registered. */
 static void **outside;
-static void __attribute__((noinline)) hang_object_outside(void)
+static void hang_object_outside(void)
 {
     outside[0] = GC_MALLOC(128);
     memset(outside[0], 0x33, 128);
     hidden_object = (void *)GC_HIDE_POINTER(outside[0]);
+}
+
+/* Collections with some allocation between them until the hidden object
+ * is gone (at most 5): a stale copy of its address in a dead stack slot or
+ * an allocator register may survive one collection, never this many. */
+static int dies_within_a_few_collections(void)
+{
+    for (int round = 0; round < 5; round++) {
+        for (int i = 0; i < 1000; i++)
+            GC_MALLOC(128);
+        clear_stack_below();
+        GC_gcollect();
+        if (!object_alive())
+            return 1;
+    }
+    return 0;
+}
+
+static void check_outside_object(void)
+{
+    for (int i = 0; i < 128; i++)
+        CHECK(((unsigned char *)outside[0])[i] == 0x33);
 }
 
 CASE(added_roots_keep_objects_and_clear_roots_drops_them)
@@ -133,25 +155,22 @@ CASE(added_roots_keep_objects_and_clear_roots_drops_them)
     GC_INIT();
     outside = malloc(4 * sizeof(void *));
     GC_add_roots(outside, outside + 4);
-    hang_object_outside();
+    on_own_thread(hang_object_outside);
     clear_stack_below();
     GC_gcollect();
     GC_gcollect();
     CHECK(object_alive());
-    for (int i = 0; i < 128; i++)
-        CHECK(((unsigned char *)outside[0])[i] == 0x33);
+    on_own_thread(check_outside_object);
     GC_remove_roots(outside, outside + 4);
-    GC_gcollect();
-    CHECK(!object_alive());
+    CHECK(dies_within_a_few_collections());
 
     GC_add_roots(outside, outside + 4);
-    hang_object_outside();
+    on_own_thread(hang_object_outside);
     clear_stack_below();
     GC_gcollect();
     CHECK(object_alive());
     GC_clear_roots();
-    GC_gcollect();
-    CHECK(!object_alive());
+    CHECK(dies_within_a_few_collections());
     GC_exclude_static_roots(outside, outside + 4); /* accepted */
 }
 
@@ -178,6 +197,7 @@ CASE(collection_events_and_start_callback)
     GC_gcollect();
     CHECK(events[GC_EVENT_START] == 2 && events[GC_EVENT_END] == 2);
     CHECK(events[GC_EVENT_MARK_START] == 2 && events[GC_EVENT_MARK_END] == 2);
+    CHECK(events[GC_EVENT_POST_STOP_WORLD] == 2 && events[GC_EVENT_PRE_START_WORLD] == 2);
     CHECK(starts == 2);
 }
 

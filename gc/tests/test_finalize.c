@@ -145,8 +145,10 @@ static void GC_CALLBACK record_tag(void *obj, void *cd)
     chain_order[chain_count++ & 3] = (int)((struct pair *)obj)->tag;
 }
 
-static void __attribute__((noinline)) make_pair(int cyclic, int no_order)
+static int pair_cyclic, pair_no_order;
+static void make_pair_here(void)
 {
+    int cyclic = pair_cyclic, no_order = pair_no_order;
     struct pair *a = GC_NEW(struct pair), *b = GC_NEW(struct pair);
     a->tag = 1;
     b->tag = 2;
@@ -160,6 +162,13 @@ static void __attribute__((noinline)) make_pair(int cyclic, int no_order)
         GC_REGISTER_FINALIZER(a, record_tag, NULL, NULL, NULL);
         GC_REGISTER_FINALIZER(b, record_tag, NULL, NULL, NULL);
     }
+}
+
+static void make_pair(int cyclic, int no_order)
+{
+    pair_cyclic = cyclic;
+    pair_no_order = no_order;
+    on_own_thread(make_pair_here);
 }
 
 CASE(ordered_chain_cycle_and_no_order)
@@ -188,8 +197,10 @@ static void GC_CALLBACK check_links(void *obj, void *cd)
     runs++;
 }
 
-static void __attribute__((noinline)) make_linked(int with_finalizer)
+static int link_with_finalizer;
+static void make_linked_here(void)
 {
+    int with_finalizer = link_with_finalizer;
     void *obj = GC_MALLOC(48);
     short_link = (void *)GC_HIDE_POINTER(obj);
     long_link = (void *)GC_HIDE_POINTER(obj);
@@ -198,6 +209,12 @@ static void __attribute__((noinline)) make_linked(int with_finalizer)
     CHECK(GC_REGISTER_LONG_LINK(&long_link, obj) == GC_SUCCESS);
     if (with_finalizer)
         GC_REGISTER_FINALIZER(obj, check_links, NULL, NULL, NULL);
+}
+
+static void make_linked(int with_finalizer)
+{
+    link_with_finalizer = with_finalizer;
+    on_own_thread(make_linked_here);
 }
 
 void *volatile keep_alive;

@@ -57,10 +57,11 @@ GC_API GC_ATTR_DEPRECATED GC_on_heap_resize_proc GC_on_heap_resize;
 GC_API void GC_CALL GC_set_on_heap_resize(GC_on_heap_resize_proc);
 GC_API GC_on_heap_resize_proc GC_CALL GC_get_on_heap_resize(void);
 
-/* Collection events. mgc reports START, MARK_START, MARK_END and END (the
- * two mark events with every other thread stopped: the callback must not
- * allocate or lock). mgc sweeps lazily and stops threads all at once, so
- * the reclaim, world and per-thread events are never reported. */
+/* Collection events. mgc reports, in order: START; POST_STOP_WORLD and
+ * MARK_START, MARK_END and PRE_START_WORLD (these four with every other
+ * thread stopped: the callback must not allocate or lock); END. mgc sweeps
+ * lazily and stops threads all at once, so RECLAIM_*, PRE_STOP_WORLD,
+ * POST_START_WORLD and the per-thread events are never reported. */
 typedef enum {
     GC_EVENT_START,
     GC_EVENT_MARK_START,
