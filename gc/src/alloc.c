@@ -50,7 +50,7 @@ static void *out_of_memory(size_t n)
     return GC_get_oom_fn()(n);
 }
 
-void *layer_alloc(size_t n, unsigned flags)
+static inline __attribute__((always_inline)) void *allocate(size_t n, unsigned flags)
 {
     layer_enter();
     size_t size = layer_padded_size(n);
@@ -68,14 +68,19 @@ void *layer_alloc(size_t n, unsigned flags)
     return p;
 }
 
+void *layer_alloc(size_t n, unsigned flags)
+{
+    return allocate(n, flags);
+}
+
 void *GC_CALL GC_malloc(size_t n)
 {
-    return layer_alloc(n, 0);
+    return allocate(n, 0);
 }
 
 void *GC_CALL GC_malloc_atomic(size_t n)
 {
-    return layer_alloc(n, MGC_NOSCAN);
+    return allocate(n, MGC_NOSCAN);
 }
 
 void *GC_CALL GC_malloc_uncollectable(size_t n)

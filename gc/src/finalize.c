@@ -21,10 +21,15 @@
 
 static __thread int running_finalizers;
 
+int layer_finalizers_ready;
+
 void layer_run_finalizers_if_due(void)
 {
     if (running_finalizers || __atomic_load_n(&GC_finalize_on_demand, __ATOMIC_RELAXED))
         return;
+    /* Cleared first: a collection that queues more while these run sets it
+     * again, and the next allocation runs those. */
+    __atomic_store_n(&layer_finalizers_ready, 0, __ATOMIC_RELAXED);
     running_finalizers = 1;
     mgc_run_finalizers();
     running_finalizers = 0;
@@ -32,6 +37,7 @@ void layer_run_finalizers_if_due(void)
 
 static void notify_ready(void)
 {
+    __atomic_store_n(&layer_finalizers_ready, 1, __ATOMIC_RELEASE);
     if (!__atomic_load_n(&GC_finalize_on_demand, __ATOMIC_RELAXED))
         return;
     GC_finalizer_notifier_proc notifier = __atomic_load_n(&GC_finalizer_notifier, __ATOMIC_ACQUIRE);

@@ -65,6 +65,9 @@ extern int layer_applied_dont_gc LAYER_INTERNAL;
  * (not on demand, not already inside one on this thread). */
 void layer_run_finalizers_if_due(void) LAYER_INTERNAL;
 void layer_finalize_init(void) LAYER_INTERNAL;
+/* Set by mgc's notifier when a collection queued finalizers: one load on
+ * the allocation path instead of a call. */
+extern int layer_finalizers_ready LAYER_INTERNAL;
 
 /* ---- collect.c ---- */
 void layer_collect_init(void) LAYER_INTERNAL;
@@ -96,7 +99,7 @@ static inline void layer_enter(void)
         layer_sync_settings();
     if (layer_unlikely(__atomic_load_n(&layer_collection_ended, __ATOMIC_RELAXED)))
         layer_note_collections();
-    if (layer_unlikely(mgc_finalizers_pending() != 0))
+    if (layer_unlikely(__atomic_load_n(&layer_finalizers_ready, __ATOMIC_RELAXED)))
         layer_run_finalizers_if_due();
 }
 
