@@ -136,6 +136,7 @@ void GC_CALL GC_set_thr_restart_signal(int signal)
 
 int GC_CALL GC_get_suspend_signal(void)
 {
+    GC_init(); /* MGC_SUSPEND_SIGNAL is read at start-up */
     return mgc_hook_suspend_signal();
 }
 
