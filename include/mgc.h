@@ -152,20 +152,25 @@ void mgc_set_finalizer_mode(int mode);
 #define MGC_FINALIZER_IGNORE_SELF 0x2u
 
 /* Set, replace (fn non-NULL) or remove (fn NULL) the finalizer of obj (as
- * mgc_set_finalizer accepts it), with options flags. The finalizer it
- * replaces, if any, is stored in *old_fn and *old_arg (NULL and NULL when
- * none was set); either pointer may be NULL. 0; MGC_EINVAL if obj is not
- * such a pointer or flags has unknown bits; MGC_ENOMEM. */
+ * mgc_set_finalizer accepts it), with options flags, which apply to the new
+ * finalizer. The finalizer it replaces, if any, is stored in *old_fn and
+ * *old_arg (NULL and NULL when none was set, or on error); either pointer
+ * may be NULL. 0; MGC_EINVAL if obj is not such a pointer or flags has
+ * unknown bits; MGC_ENOMEM. (mgc_set_finalizer keeps refusing with
+ * MGC_EEXIST where one is set.) */
 int mgc_replace_finalizer(void *obj, mgc_finalizer_fn fn, void *arg, unsigned flags,
                           mgc_finalizer_fn *old_fn, void **old_arg);
-/* The finalizer set on obj: 0, with *fn and *arg (NULL when none is set);
- * MGC_EINVAL if obj is not a pointer mgc_set_finalizer would accept. */
+/* The finalizer set on obj: 0, with *fn and *arg (NULL when none is set;
+ * a finalizer already queued to run is no longer set); MGC_EINVAL if obj
+ * is not a pointer mgc_set_finalizer would accept. fn or arg may be NULL. */
 int mgc_get_finalizer(const void *obj, mgc_finalizer_fn *fn, void **arg);
 /* Finalizers queued and not yet run (a quick, unlocked count). */
 size_t mgc_finalizers_pending(void);
 /* fn (or NULL for none) is called on the thread that finished a collection
  * which queued finalizers while the mode is MGC_FINALIZE_MANUAL, after the
- * world has restarted and with no mgc lock held. Returns the previous one. */
+ * world has restarted and with no mgc lock held: possibly inside an mgc
+ * allocation that collected. It may call into mgc, mgc_run_finalizers
+ * included. Returns the previous one. */
 typedef void (*mgc_notifier_fn)(void);
 mgc_notifier_fn mgc_set_finalizer_notifier(mgc_notifier_fn fn);
 
@@ -175,12 +180,17 @@ mgc_notifier_fn mgc_set_finalizer_notifier(mgc_notifier_fn fn);
  * the object unreachable, every weak reference to it reads NULL, before the
  * object's finalizer (if any) runs, and it is never handed out again, even
  * if its finalizer makes it reachable once more (Go's weak.Pointer, Boehm
- * GC's short disappearing links).
+ * GC's short disappearing links). Long weak links (below) are the one
+ * exception: they follow the object until it is freed.
  */
 
 /* A handle on obj (an object start, or a pointer mgc_set_finalizer accepts).
- * The handle is itself a collected object: keep a pointer to it. NULL with
- * errno EINVAL (not such a pointer) or ENOMEM. */
+ * The handle is itself a collected object (16 bytes, plus an 80-byte record
+ * off the heap until the handle or obj dies): keep a pointer to it. NULL
+ * with errno EINVAL (not such a pointer) or ENOMEM. Handles on an object
+ * packed in a tiny block read NULL only once the whole 16-byte block is
+ * unreachable; on an uncollectable object, only once it is freed. mgc_free
+ * of obj (or mgc_realloc moving it) makes its handles read NULL at once. */
 typedef struct mgc_weak mgc_weak;
 mgc_weak *mgc_weak_new(void *obj);
 /* obj while it is reachable, else NULL, for good. The pointer returned is
@@ -195,13 +205,29 @@ void *mgc_weak_get(mgc_weak *w);
  * registration goes with it. MGC_WEAK_LINK_LONG: cleared only once obj is
  * about to be freed, that is after its finalizer has run and left it
  * unreachable (Boehm's long links).
+ * Like a handle, a link to an object in a tiny block is cleared with the
+ * whole block; to an uncollectable object, never by a collection.
+ * A cleared link's registration has ended (unregister returns MGC_EINVAL).
+ * mgc_free of obj's object (or mgc_realloc moving it) clears its links at
+ * once (for an object packed in a tiny block, the links to exactly that
+ * pointer); mgc_free of an object that holds link words ends their
+ * registrations without writing them.
+ * Reading a link: a plain pointer kept in noscan or malloc(3) memory may be
+ * loaded and used as is (once loaded, it is on the stack or in a register,
+ * a root like any other). A hidden one is no root until un-hidden: a
+ * collection between the load and the un-hiding may clear the word and
+ * free the object (Boehm programs read such links under
+ * GC_call_with_alloc_lock). Where a link is read while other threads
+ * allocate, keep it as a plain pointer in noscan memory, or use a handle.
  * register: 0; MGC_EEXIST if link is registered already (unchanged);
- *   MGC_EINVAL (link NULL or misaligned, obj not in an mgc object, unknown
- *   flags); MGC_ENOMEM.
+ *   MGC_EINVAL (link NULL or misaligned, or inside mgc's heap but in no
+ *   allocated object; obj not in an mgc object; unknown flags);
+ *   MGC_ENOMEM.
  * unregister: 0; MGC_EINVAL if link was not registered.
  * move: link's registration now clears new_link instead (the word at
- *   new_link is not written). 0; MGC_EINVAL if link is not registered or
- *   new_link NULL or misaligned; MGC_EEXIST if new_link is registered. */
+ *   new_link is not written). 0 (also when new_link == link); MGC_EINVAL if
+ *   link is not registered or new_link is not a valid link; MGC_EEXIST if
+ *   new_link is registered. */
 #define MGC_WEAK_LINK_LONG 0x1u
 int mgc_weak_link_register(void **link, void *obj, unsigned flags);
 int mgc_weak_link_unregister(void **link);

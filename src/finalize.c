@@ -25,6 +25,14 @@
  * that passes through a finalizable object keep each other alive and are
  * never finalized, as in Go and Boehm GC.
  *
+ * Boehm's variants, as record flags: an IGNORE_SELF object's contents are
+ * scanned in step 1 without the words that point into itself; a NO_ORDER
+ * object's are not scanned in step 1 at all, so it is queued even when
+ * another finalizable object or a cycle reaches it, and once queued, what
+ * it reaches is marked in step 2 (mark_more) so that it stays intact too.
+ * Short weak links are cleared between marking and step 2, long ones after
+ * it (weak.c).
+ *
  * Queued finalizers run on one background thread, started by the first
  * mgc_set_finalizer, or, in manual mode, when the program calls
  * mgc_run_finalizers. No lock is held while a finalizer runs, so it may

@@ -14,6 +14,7 @@
  * their central list (central.c), large ones back to the page heap.
  */
 #include "mgc_internal.h"
+#include "weak.h"
 
 /* Frees by a thread that could not get a cache (out of memory). */
 static uint64_t cacheless_frees, cacheless_freed_bytes;

@@ -44,6 +44,7 @@
 #include <time.h>
 
 #include "mgc_internal.h"
+#include "weak.h"
 
 #define MIN_HEAP_GOAL ((uint64_t)4 << 20)
 

@@ -2,6 +2,7 @@
  * init.c: bringing mgc up, once, on the first call from any thread.
  */
 #include "mgc_internal.h"
+#include "weak.h"
 
 bool runtime_initialized;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;

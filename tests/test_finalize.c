@@ -555,7 +555,9 @@ TEST(no_order_finalizers_run_in_the_same_collection_with_what_they_reach_intact)
 
 /* ---- MGC_FINALIZER_IGNORE_SELF ------------------------------------------------------------------ */
 
-static volatile int self_runs[3]; /* by kind: ignore self, plain, two-object cycle */
+/* By kind: 0 ignore self, 1 plain, 2 two-object cycle with ignore self,
+ * 3 two-object cycle with no order. */
+static volatile int self_runs[4];
 static void count_self(void *obj, void *arg)
 {
     struct chain_node *n = obj;
@@ -583,10 +585,17 @@ static NOINLINE void make_self_pointing(int count)
         b->next = a;
         CHECK(mgc_replace_finalizer(a, count_self, (void *)2, MGC_FINALIZER_IGNORE_SELF, NULL, NULL) == 0);
         CHECK(mgc_replace_finalizer(b, count_self, (void *)2, MGC_FINALIZER_IGNORE_SELF, NULL, NULL) == 0);
+        /* The same cycle with NO_ORDER: finalized, both. */
+        a = mgc_alloc(sizeof *a), b = mgc_alloc(sizeof *b);
+        a->value = b->value = 503;
+        a->next = b;
+        b->next = a;
+        CHECK(mgc_replace_finalizer(a, count_self, (void *)3, MGC_FINALIZER_NO_ORDER, NULL, NULL) == 0);
+        CHECK(mgc_replace_finalizer(b, count_self, (void *)3, MGC_FINALIZER_NO_ORDER, NULL, NULL) == 0);
     }
 }
 
-TEST(ignore_self_finalizes_a_self_pointing_object_and_other_cycles_still_keep_it)
+TEST(ignore_self_finalizes_a_self_pointing_object_other_cycles_keep_it_unless_no_order)
 {
     mgc_set_finalizer_mode(MGC_FINALIZE_MANUAL);
     make_self_pointing(50);
@@ -594,6 +603,7 @@ TEST(ignore_self_finalizes_a_self_pointing_object_and_other_cycles_still_keep_it
     CHECK(self_runs[0] >= 50 * 3 / 4);
     CHECK_EQ(self_runs[1], 0);
     CHECK_EQ(self_runs[2], 0);
+    CHECK(self_runs[3] >= 2 * 50 * 3 / 4);
 }
 
 /* ---- Pending count, notifier ------------------------------------------------------------------------- */

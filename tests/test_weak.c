@@ -10,10 +10,13 @@
  * HIDE, and the stack is scrubbed before each collection. Link words live
  * in malloc(3) memory, which is never scanned, so they keep nothing alive.
  */
+#include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "mgc_internal.h"
+#include "weak.h"
 
 /* Collect a few times, with the stack scrubbed, and run what got queued. */
 static void collect(int times)
@@ -400,6 +403,24 @@ static NOINLINE void drop_target_and_check_reused(void)
         CHECK(check_pattern(reused[i], HOLDER_SIZE, 7));
 }
 
+static void never_runs(void *obj, void *arg) { (void)obj, (void)arg; abort(); }
+static void *volatile finalizable_and_live; /* volatile: the store must happen */
+
+/* The same with a finalizer set somewhere: the collector then settles
+ * registrations in two walks, around the queueing of finalizers. */
+TEST(a_registration_goes_with_the_object_holding_its_link_with_finalizers_about)
+{
+    finalizable_and_live = mgc_alloc(24);
+    CHECK(mgc_set_finalizer(finalizable_and_live, never_runs, NULL) == 0);
+    link_target = mgc_alloc(40);
+    make_holder();
+    CHECK_EQ(weak_links_count(), 2);
+    collect(3);
+    CHECK_EQ(weak_links_count(), 0);
+    CHECK(reuse_holder_class());
+    drop_target_and_check_reused();
+}
+
 TEST(a_registration_goes_with_the_object_holding_its_link)
 {
     link_target = mgc_alloc(40);
@@ -642,4 +663,78 @@ TEST(under_pressure_reachable_objects_keep_their_links_and_bytes)
     if (dead < PRESSURE / 2 * 9 / 10)
         fprintf(stderr, "only %d of %d cleared\n", dead, PRESSURE / 2);
     CHECK(dead >= PRESSURE / 2 * 9 / 10);
+}
+
+/* ---- Threads: handles and links made and read while others collect ----------------------------- */
+
+enum { THREAD_OBJECTS = 3000 };
+
+struct thread_work {
+    unsigned seed;
+    volatile int bad;
+};
+
+/* Keeps every other object in a scanned mgc array (reached from this
+ * thread's stack), registers a handle and a link for each, and checks the
+ * kept ones as it goes, while the main thread collects. */
+static void *handles_under_collections(void *arg)
+{
+    struct thread_work *work = arg;
+    void **kept = mgc_alloc(THREAD_OBJECTS * sizeof *kept);
+    mgc_weak **handles = mgc_alloc(THREAD_OBJECTS * sizeof *handles);
+    void **thread_links = calloc(THREAD_OBJECTS, sizeof *thread_links);
+    size_t *sizes = calloc(THREAD_OBJECTS, sizeof *sizes);
+    uint64_t rng = work->seed;
+    for (int i = 0; i < THREAD_OBJECTS; i++) {
+        sizes[i] = 8 + (random_next(&rng) >> 57);
+        unsigned char *p = (i % 5 == 0) ? mgc_alloc_noscan(sizes[i]) : mgc_alloc(sizes[i]);
+        fill_pattern(p, sizes[i], work->seed + (unsigned)i);
+        handles[i] = mgc_weak_new(p);
+        thread_links[i] = p;
+        if (!handles[i])
+            work->bad = 1;
+        int result = mgc_weak_link_register(&thread_links[i], p, 0);
+        if (result != 0) {
+            fprintf(stderr, "register: %d\n", result);
+            work->bad = 3;
+        }
+        if (i % 2 == 0)
+            kept[i] = p;
+        if (i % 100 == 99) {
+            for (int k = 0; k <= i; k += 2) {
+                unsigned char *q = mgc_weak_get(handles[k]);
+                if (q != kept[k] || thread_links[k] != kept[k] ||
+                    !check_pattern(q, sizes[k], work->seed + (unsigned)k))
+                    work->bad = 2;
+            }
+            for (int j = 0; j < 500; j++)
+                mgc_alloc(32); /* garbage, so that automatic collections come too */
+        }
+    }
+    /* Before the words go back to malloc: the kept ones are still
+     * registered, the others unless a collection cleared them. */
+    for (int k = 0; k < THREAD_OBJECTS; k++) {
+        int result = mgc_weak_link_unregister(&thread_links[k]);
+        if (k % 2 == 0 ? result != 0 : (result != 0) != (thread_links[k] == NULL))
+            work->bad = 4;
+    }
+    free(thread_links);
+    free(sizes);
+    return NULL;
+}
+
+TEST(handles_and_links_made_on_two_threads_while_a_third_collects)
+{
+    pthread_t threads[2];
+    struct thread_work work[2] = {{.seed = 11}, {.seed = 5000}};
+    for (int t = 0; t < 2; t++)
+        CHECK(pthread_create(&threads[t], NULL, handles_under_collections, &work[t]) == 0);
+    for (int i = 0; i < 30; i++) {
+        mgc_collect();
+        usleep(2000);
+    }
+    for (int t = 0; t < 2; t++) {
+        pthread_join(threads[t], NULL);
+        CHECK_EQ(work[t].bad, 0);
+    }
 }
