@@ -4,6 +4,7 @@
 #   build/gc/lib/libgc.so.1 (+ libgc.so), libgc.a    the layer with mgc inside
 #   build/gc/lib/pkgconfig/bdw-gc.pc
 #   make install-gc PREFIX=...
+#   make bench-gc      GCBench built against Debian's libgc, run on Boehm and on mgc
 #
 # The layer is built over mgc's public API (and src/hooks.h); libgc.so.1
 # links mgc's objects in and exports only GC_* names (gc/libgc.map).
@@ -15,7 +16,12 @@ GC_LIBDIR   := $(BUILD)/gc/lib
 GC_CFLAGS   := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -gdwarf-4 $(OPT) $(SANFLAGS) \
                -fPIC -pthread -Iinclude -Igc/include/gc
 
-.PHONY: gc install-gc
+.PHONY: gc install-gc bench-gc
+# A Boehm program (GCBench) built against Debian's libgc, timed on Boehm GC
+# and on mgc through this layer (LD_LIBRARY_PATH).
+bench-gc: gc
+	@sh gc/bench_layer.sh $(BUILD) $(if $(QUICK),1,3)
+
 gc: $(GC_HEADERS) $(GC_LIBDIR)/libgc.so.1 $(GC_LIBDIR)/libgc.so $(GC_LIBDIR)/libgc.a \
     $(GC_LIBDIR)/pkgconfig/bdw-gc.pc
 
