@@ -485,28 +485,18 @@ GC_API GC_ATTR_MALLOC wchar_t *GC_CALL GC_debug_wcsdup(const wchar_t *, GC_EXTRA
  * to itself does not count. _no_order: obj is finalized regardless of who
  * else reaches it. _unreachable is registered as the plain (ordered) kind. */
 typedef void (GC_CALLBACK *GC_finalization_proc)(void *, void *);
-GC_API void GC_CALL GC_register_finalizer(void *, GC_finalization_proc, void *,
-                                          GC_finalization_proc *, void **) GC_ATTR_NONNULL(1);
-GC_API void GC_CALL GC_debug_register_finalizer(void *, GC_finalization_proc, void *,
-                                                GC_finalization_proc *, void **) GC_ATTR_NONNULL(1);
-GC_API void GC_CALL GC_register_finalizer_ignore_self(void *, GC_finalization_proc, void *,
-                                                      GC_finalization_proc *, void **)
-    GC_ATTR_NONNULL(1);
-GC_API void GC_CALL GC_debug_register_finalizer_ignore_self(void *, GC_finalization_proc, void *,
-                                                            GC_finalization_proc *, void **)
-    GC_ATTR_NONNULL(1);
-GC_API void GC_CALL GC_register_finalizer_no_order(void *, GC_finalization_proc, void *,
-                                                   GC_finalization_proc *, void **)
-    GC_ATTR_NONNULL(1);
-GC_API void GC_CALL GC_debug_register_finalizer_no_order(void *, GC_finalization_proc, void *,
-                                                         GC_finalization_proc *, void **)
-    GC_ATTR_NONNULL(1);
-GC_API void GC_CALL GC_register_finalizer_unreachable(void *, GC_finalization_proc, void *,
-                                                      GC_finalization_proc *, void **)
-    GC_ATTR_NONNULL(1);
-GC_API void GC_CALL GC_debug_register_finalizer_unreachable(void *, GC_finalization_proc, void *,
-                                                            GC_finalization_proc *, void **)
-    GC_ATTR_NONNULL(1);
+#define GC_REGISTRATION_DECL_(name) \
+    GC_API void GC_CALL name(void *, GC_finalization_proc, void *, GC_finalization_proc *, void **) \
+        GC_ATTR_NONNULL(1)
+GC_REGISTRATION_DECL_(GC_register_finalizer);
+GC_REGISTRATION_DECL_(GC_debug_register_finalizer);
+GC_REGISTRATION_DECL_(GC_register_finalizer_ignore_self);
+GC_REGISTRATION_DECL_(GC_debug_register_finalizer_ignore_self);
+GC_REGISTRATION_DECL_(GC_register_finalizer_no_order);
+GC_REGISTRATION_DECL_(GC_debug_register_finalizer_no_order);
+GC_REGISTRATION_DECL_(GC_register_finalizer_unreachable);
+GC_REGISTRATION_DECL_(GC_debug_register_finalizer_unreachable);
+#undef GC_REGISTRATION_DECL_
 
 /* ---- Disappearing links (weak links) ------------------------------------------------------
  * The word at link (which the program hides from the collector, for example
@@ -550,14 +540,11 @@ GC_API int GC_CALL GC_should_invoke_finalizers(void);
 GC_API int GC_CALL GC_invoke_finalizers(void);
 
 /* Keep ptr visibly in use up to this point. */
+GC_API void GC_CALL GC_noop1(GC_word);
 #if defined(__GNUC__)
 # define GC_reachable_here(ptr) __asm__ __volatile__(" " : : "X"(ptr) : "memory")
 #else
-GC_API void GC_CALL GC_noop1(GC_word);
 # define GC_reachable_here(ptr) GC_noop1((GC_word)(ptr))
-#endif
-#if defined(__GNUC__)
-GC_API void GC_CALL GC_noop1(GC_word);
 #endif
 
 /* ---- Messages ----------------------------------------------------------------------------
@@ -794,21 +781,13 @@ GC_API int GC_CALL GC_get_force_unmap_on_gcollect(void);
 
 #define GC_INIT()                                                                          \
     {                                                                                      \
-        GC_INIT_CONF_DONT_EXPAND;                                                          \
-        GC_INIT_CONF_FORCE_UNMAP_ON_GCOLLECT;                                              \
-        GC_INIT_CONF_MAX_RETRIES;                                                          \
-        GC_INIT_CONF_ALLOCD_BYTES_PER_FINALIZER;                                           \
-        GC_INIT_CONF_FREE_SPACE_DIVISOR;                                                   \
-        GC_INIT_CONF_FULL_FREQ;                                                            \
-        GC_INIT_CONF_TIME_LIMIT;                                                           \
-        GC_INIT_CONF_MARKERS;                                                              \
-        GC_INIT_CONF_SUSPEND_SIGNAL;                                                       \
-        GC_INIT_CONF_THR_RESTART_SIGNAL;                                                   \
+        GC_INIT_CONF_DONT_EXPAND; GC_INIT_CONF_FORCE_UNMAP_ON_GCOLLECT;                    \
+        GC_INIT_CONF_MAX_RETRIES; GC_INIT_CONF_ALLOCD_BYTES_PER_FINALIZER;                 \
+        GC_INIT_CONF_FREE_SPACE_DIVISOR; GC_INIT_CONF_FULL_FREQ; GC_INIT_CONF_TIME_LIMIT;  \
+        GC_INIT_CONF_MARKERS; GC_INIT_CONF_SUSPEND_SIGNAL; GC_INIT_CONF_THR_RESTART_SIGNAL; \
         GC_INIT_CONF_MAXIMUM_HEAP_SIZE;                                                    \
         GC_init();                                                                         \
-        GC_INIT_CONF_ROOTS;                                                                \
-        GC_INIT_CONF_IGNORE_WARN;                                                          \
-        GC_INIT_CONF_INITIAL_HEAP_SIZE;                                                    \
+        GC_INIT_CONF_ROOTS; GC_INIT_CONF_IGNORE_WARN; GC_INIT_CONF_INITIAL_HEAP_SIZE;      \
     }
 
 #ifdef __cplusplus
