@@ -5,6 +5,7 @@
 #   make test SANITIZE=1  the same, built with AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench            the benchmark report
 #   make install PREFIX=/usr/local
+#   make install-gc PREFIX=...   the Boehm GC compatibility layer (gc/gc.mk)
 #   make sizeclasses      regenerate src/sizeclasses.c from tools/gen_sizeclasses.c
 
 CC      ?= cc
@@ -43,7 +44,10 @@ TEST_SOURCES := $(wildcard tests/test_*.c)
 TESTS   := $(TEST_SOURCES:tests/%.c=$(BUILD)/tests/%)
 
 .PHONY: all test bench install clean sizeclasses
-all: $(BUILD)/libmgc.a $(BUILD)/libmgc.so
+all: $(BUILD)/libmgc.a $(BUILD)/libmgc.so gc
+
+# The Boehm GC compatibility layer: build/gc/ (gc/gc.mk).
+include gc/gc.mk
 
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
@@ -85,7 +89,7 @@ $(BUILD)/tools/gen_sizeclasses: tools/gen_sizeclasses.c
 	$(Q)$(CC) -std=c11 -O2 -Wall -Wextra -Werror $< -o $@
 
 test: all $(TESTS) $(BUILD)/tools/gen_sizeclasses $(BUILD)/tests/libroot.so
-	@BUILD=$(BUILD) EXAMPLE_CFLAGS="$(SANFLAGS)" sh tests/run.sh $(TESTS)
+	@BUILD=$(BUILD) EXAMPLE_CFLAGS="$(SANFLAGS)" sh tests/run.sh $(TESTS) gc/tests/run.sh
 
 sizeclasses: $(BUILD)/tools/gen_sizeclasses
 	$< > src/sizeclasses.c

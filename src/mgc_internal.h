@@ -668,6 +668,8 @@ extern struct thread_record *thread_list INTERNAL;
 extern pthread_mutex_t threads_lock INTERNAL;
 
 void world_init(void) INTERNAL;
+/* The signal that stops threads (SIGPWR or MGC_SUSPEND_SIGNAL's). */
+int world_suspend_signal(void) INTERNAL;
 /* Register the calling thread if it is not yet; false when out of memory. */
 bool thread_ensure_registered(void) INTERNAL;
 void thread_unregister_current(void) INTERNAL;

@@ -572,6 +572,11 @@ static int parse_signal(const char *text, const char **why)
     return (int)n;
 }
 
+int world_suspend_signal(void)
+{
+    return suspend_signal;
+}
+
 void world_init(void)
 {
     const char *text = getenv("MGC_SUSPEND_SIGNAL");
