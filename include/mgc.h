@@ -338,6 +338,16 @@ mgc_event_fn mgc_set_event_hook(mgc_event_fn fn);
  * collection runs. fork() is safe: the child keeps only the calling thread.
  */
 
+/* Run fn(arg) on the calling thread with collections held off: a
+ * collection that starts meanwhile waits until fn returns before it looks
+ * at any root. The way to read a pointer that the program hides from the
+ * collector (a weak link stored inverted, as Boehm's GC_HIDE_POINTER does)
+ * and turn it back into a pointer without a collection freeing the object
+ * in between (Boehm's GC_call_with_alloc_lock). fn must be short, must not
+ * call mgc, and must not wait for another thread: every other thread may
+ * be stopped meanwhile. Returns what fn returns. Calls nest. */
+void *mgc_call_without_collection(void *(*fn)(void *arg), void *arg);
+
 /* Make the calling thread's stack and registers roots. 0, or MGC_ENOMEM. */
 int mgc_register_thread(void);
 /* Stop treating the calling thread's stack as a root (done at thread exit

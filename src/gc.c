@@ -307,6 +307,39 @@ void gc_sweep_done(void)
     busy_end();
 }
 
+/* A registered thread is stopped only once it leaves its busy stretch
+ * (busy_end), so a collection that starts while fn runs waits for it, and
+ * other threads may do the same meanwhile. A thread that cannot be
+ * registered (out of memory) would not be stopped at all: it holds the
+ * collection lock instead, which no collection runs without. */
+static __thread bool holds_gc_lock_for_call;
+
+static void unlock_gc(void *unused)
+{
+    (void)unused;
+    holds_gc_lock_for_call = false;
+    pthread_mutex_unlock(&gc_lock);
+}
+
+void *mgc_call_without_collection(void *(*fn)(void *arg), void *arg)
+{
+    runtime_ensure_init();
+    if (mgc_tls.busy || holds_gc_lock_for_call)
+        return fn(arg); /* nested */
+    if (thread_ensure_registered()) {
+        busy_begin();
+        void *result = fn(arg);
+        return busy_end_returning(result);
+    }
+    void *result;
+    pthread_mutex_lock(&gc_lock);
+    holds_gc_lock_for_call = true;
+    pthread_cleanup_push(unlock_gc, NULL); /* fn may be cancelled */
+    result = fn(arg);
+    pthread_cleanup_pop(1);
+    return result;
+}
+
 /* ---- Public control ---------------------------------------------------------------------------- */
 
 void mgc_collect(void)

@@ -738,3 +738,84 @@ TEST(handles_and_links_made_on_two_threads_while_a_third_collects)
         CHECK_EQ(work[t].bad, 0);
     }
 }
+
+/* ---- Reading a hidden link with collections held off ------------------------------------------
+ *
+ * A link stored inverted (Boehm's GC_HIDE_POINTER) keeps nothing alive,
+ * and a thread that has read it holds no pointer until it inverts the
+ * value again. Inside mgc_call_without_collection, no collection can
+ * clear the link and free the object between the read and the use: every
+ * object read there still holds its pattern. Without it (the reader's
+ * loop body called directly: hidden_links_broken_reads(false)), a
+ * collection stops the reader between the two, frees the object, and the
+ * main thread's garbage takes its slot: the reader saw a broken pattern in
+ * 5 runs out of 5. */
+enum { HIDDEN_OBJECTS = 64, HIDDEN_SIZE = 48 };
+static uintptr_t hidden_words[HIDDEN_OBJECTS]; /* ~object, or 0 once cleared */
+static volatile int hidden_stop;
+static volatile long hidden_broken, hidden_reads;
+
+static void *read_one_hidden(void *arg)
+{
+    uintptr_t *word = arg;
+    uintptr_t hidden = __atomic_load_n(word, __ATOMIC_RELAXED);
+    for (volatile int spin = 0; spin < 200; spin++) {
+    }
+    if (hidden == 0)
+        return NULL;
+    unsigned char *object = (unsigned char *)~hidden;
+    if (!check_pattern(object, HIDDEN_SIZE, 77))
+        hidden_broken++;
+    hidden_reads++;
+    return object;
+}
+
+static void *hidden_reader(void *use_call)
+{
+    for (unsigned i = 0; !hidden_stop; i++) {
+        uintptr_t *word = &hidden_words[i % HIDDEN_OBJECTS];
+        if (use_call)
+            mgc_call_without_collection(read_one_hidden, word);
+        else
+            read_one_hidden(word);
+    }
+    return NULL;
+}
+
+static NOINLINE void make_hidden_objects(void)
+{
+    for (int i = 0; i < HIDDEN_OBJECTS; i++) {
+        unsigned char *object = mgc_alloc_noscan(HIDDEN_SIZE);
+        CHECK(object != NULL);
+        fill_pattern(object, HIDDEN_SIZE, 77);
+        /* A link whose object a stale word kept alive is still registered. */
+        mgc_weak_link_unregister((void **)&hidden_words[i]);
+        __atomic_store_n(&hidden_words[i], ~(uintptr_t)object, __ATOMIC_RELAXED);
+        CHECK(mgc_weak_link_register((void **)&hidden_words[i], object, 0) == 0);
+    }
+}
+
+static long hidden_links_broken_reads(bool use_call)
+{
+    mgc_register_thread();
+    hidden_stop = 0;
+    hidden_broken = hidden_reads = 0;
+    pthread_t reader;
+    CHECK(pthread_create(&reader, NULL, hidden_reader, use_call ? (void *)1 : NULL) == 0);
+    for (int round = 0; round < 2000 && hidden_broken == 0; round++) {
+        make_hidden_objects();
+        scrub_stack();
+        mgc_collect(); /* clears the links of the objects and frees them */
+        for (int i = 0; i < 2 * HIDDEN_OBJECTS; i++)
+            memset(mgc_alloc_noscan(HIDDEN_SIZE), 0xee, HIDDEN_SIZE);
+    }
+    hidden_stop = 1;
+    CHECK(pthread_join(reader, NULL) == 0);
+    CHECK(hidden_reads > 0);
+    return hidden_broken;
+}
+
+TEST(hidden_links_read_without_collection_never_yield_a_freed_object)
+{
+    CHECK_EQ(hidden_links_broken_reads(true), 0);
+}

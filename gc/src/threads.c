@@ -228,8 +228,10 @@ void GC_CALL GC_alloc_unlock(void)
 
 void *GC_CALL GC_call_with_alloc_lock(GC_fn_type fn, void *data)
 {
+    /* Boehm's allocation lock also keeps collections out: a pointer the
+     * program revealed from a hidden link inside fn stays valid. */
     pthread_mutex_lock(&alloc_lock);
-    void *result = fn(data);
+    void *result = mgc_call_without_collection(fn, data);
     pthread_mutex_unlock(&alloc_lock);
     return result;
 }
