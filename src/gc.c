@@ -221,7 +221,12 @@ static void collect(enum gc_reason reason, size_t upcoming_bytes)
     mark_start_helpers();
     struct cycle cycle = {0};
     uint64_t begin_ns = now_ns();
+    /* Only now, holding the lock: a thread that merely waits for it must
+     * stay stoppable by the one collecting. */
+    sigset_t signals;
+    collector_hold_signals(true, &signals);
     bool collected = roots_with_world_stopped(with_world_stopped, &cycle);
+    collector_hold_signals(false, &signals);
     uint64_t end_ns = now_ns();
     if (!collected) {
         write_stderr("mgc: collection abandoned: no memory to record the roots\n");
@@ -269,7 +274,8 @@ static void collect_with_registers_spilled(uintptr_t low, uintptr_t high, void *
  * register of its callers is spilled and every live value of theirs lies;
  * the frames of the collection itself, below, are not. No cancellation
  * point inside may end the thread: it would die holding the collection's
- * locks with the world stopped. On the way out, the frames the collection
+ * locks with the world stopped. No handler of the program's runs on it
+ * while the world is stopped (world.c, collector_hold_signals). On the way out, the frames the collection
  * used are overwritten (world.c, stack_clear_below).
  */
 NOINLINE NO_REDZONES void gc_collect(enum gc_reason reason, size_t upcoming_bytes)

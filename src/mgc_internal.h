@@ -25,6 +25,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -607,6 +608,7 @@ struct thread_local {
     unsigned char stop_pending;
     unsigned char memory_limit_hit; /* the last heap growth was refused by the limit */
     unsigned slow_allocations;      /* for MGC_DEBUG=collectevery */
+    unsigned char collecting;       /* this thread runs a collection now */
     uintptr_t stack_base_override;  /* mgc's own threads: the top of the frames
                                        registration counts as the stack (world.c) */
 };
@@ -686,6 +688,9 @@ void with_registers_spilled(void (*fn)(uintptr_t low, uintptr_t high, void *arg)
 /* The collecting thread: record the stacks to scan of it, from low (its
  * frame at the entry to the collection, registers spilled) up. */
 void collector_record_stacks(uintptr_t low) INTERNAL;
+/* The collecting thread, around its collection: hold (or, hold false,
+ * restore) the program's signals, and ignore stray suspend signals. */
+void collector_hold_signals(bool hold, sigset_t *previous) INTERNAL;
 /* Overwrite about bytes of the stack below the caller's frame (stopping
  * short of the end of the stack), where mgc's own frames were: world.c says
  * why. */

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "mgc_internal.h"
@@ -56,6 +57,16 @@ static void futex_wait(uint32_t *address, uint32_t expected)
 static void futex_wake_all(uint32_t *address)
 {
     syscall(SYS_futex, address, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
+}
+
+/* Every signal but the synchronous faults (which a mask cannot hold off,
+ * only turn into a silent kill) and those the C library keeps for itself. */
+static void all_but_faults(sigset_t *set)
+{
+    static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT};
+    sigfillset(set);
+    for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++)
+        sigdelset(set, faults[i]);
 }
 
 /* ---- Being stopped ----------------------------------------------------------------------- */
@@ -97,11 +108,33 @@ static uintptr_t lowest_mapped(uintptr_t low, uintptr_t high)
  * live below the frame that switched, and the other stack is not a root
  * (mgc.h says so). Async-signal-safe.
  */
+/* True when every page of [low, high) is mapped: mincore(2) over chunks
+ * of at most 256 pages, so that the vector fits on a signal handler's
+ * stack. Async-signal-safe. */
+static bool all_mapped(uintptr_t low, uintptr_t high)
+{
+    unsigned char resident[256];
+    for (uintptr_t page = low & ~(os_page_size - 1); page < high;) {
+        uintptr_t length = high - page < 256 * os_page_size ? high - page : 256 * os_page_size;
+        if (mincore((void *)page, length, resident) != 0)
+            return false;
+        page += length;
+    }
+    return true;
+}
+
 static void record_stacks(struct thread_record *self, uintptr_t here)
 {
     self->other_low = self->other_high = 0;
     stack_t alternate;
     bool on_alternate = sigaltstack(NULL, &alternate) == 0 && (alternate.ss_flags & SS_ONSTACK);
+    /* The main thread below the recorded low end, mapped all the way up:
+     * its stack grew past the limit it had at registration (setrlimit
+     * since). Only the main thread's stack grows; the kernel keeps other
+     * mappings a gap away from it. */
+    if (!on_alternate && here < self->stack_low && syscall(SYS_gettid) == getpid() &&
+        all_mapped(here, self->stack_low))
+        self->stack_low = here & ~(os_page_size - 1);
     if (!on_alternate && here >= self->stack_low && here < self->stack_base) {
         self->stack_pointer = here;
         return;
@@ -134,14 +167,29 @@ static void suspend_handler(int signal_number, siginfo_t *info, void *context)
     (void)signal_number, (void)info, (void)context;
     int saved_errno = errno;
     struct thread_record *self = mgc_tls.record;
-    if (self) {
+    /* The collecting thread never stops itself: a stray suspend signal
+     * (kill, or SIGXCPU from the kernel) leaves it collecting. */
+    if (self && !mgc_tls.collecting) {
         if (mgc_tls.busy) {
             mgc_tls.stop_pending = 1;
         } else {
             /* The signal frame, with every register of the interrupted code,
              * lies above this frame: scanning from here covers it. */
             volatile uintptr_t here = 0;
+            /* An asynchronous cancellation arriving while stopped would
+             * unwind the thread out of its stop, with the world stopped
+             * and its stack being read: it waits until the world runs
+             * again, and then acts with the signal mask of the code it
+             * interrupted (unwinding skips the return from this handler,
+             * which would restore it: the suspend signal would stay
+             * blocked for good, and the next collection wait forever). */
+            int cancel_state;
+            pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
             park(self, (uintptr_t)&here);
+            if (cancel_state == PTHREAD_CANCEL_ENABLE) {
+                pthread_sigmask(SIG_SETMASK, &((ucontext_t *)context)->uc_sigmask, NULL);
+                pthread_setcancelstate(cancel_state, NULL);
+            }
         }
     }
     errno = saved_errno;
@@ -165,6 +213,19 @@ void collector_record_stacks(uintptr_t low)
         record_stacks(mgc_tls.record, low);
 }
 
+void collector_hold_signals(bool hold, sigset_t *previous)
+{
+    if (hold) {
+        sigset_t blocked;
+        all_but_faults(&blocked);
+        pthread_sigmask(SIG_BLOCK, &blocked, previous);
+        mgc_tls.collecting = 1;
+    } else {
+        mgc_tls.collecting = 0;
+        pthread_sigmask(SIG_SETMASK, previous, NULL);
+    }
+}
+
 static void park_from_spill(uintptr_t low, uintptr_t high, void *arg)
 {
     (void)high, (void)arg;
@@ -178,8 +239,19 @@ void *world_stop_deferred(void *holding)
     void *volatile held = holding;
     mgc_tls.stop_pending = 0;
     signal_fence();
-    if (mgc_tls.record)
+    if (mgc_tls.record) {
+        /* Parked here, outside a handler, the thread would still run the
+         * program's handlers, in frames below the scanned range: a handler
+         * that moves a pointer would hide it from marking. */
+        sigset_t blocked, previous;
+        all_but_faults(&blocked);
+        int cancel_state;
+        pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+        pthread_sigmask(SIG_BLOCK, &blocked, &previous);
         with_registers_spilled(park_from_spill, NULL);
+        pthread_sigmask(SIG_SETMASK, &previous, NULL);
+        pthread_setcancelstate(cancel_state, NULL);
+    }
     return held;
 }
 
@@ -207,15 +279,17 @@ NOINLINE NO_REDZONES void stack_clear_below(size_t bytes)
 {
     volatile uintptr_t here = 0;
     struct thread_record *self = mgc_tls.record;
-    /* Never past the mapped stack: keep a margin above its low end. */
-    if (self && (uintptr_t)&here >= self->stack_low && (uintptr_t)&here < self->stack_base) {
-        uintptr_t room = (uintptr_t)&here - self->stack_low;
-        uintptr_t margin = 16 * CLEAR_BLOCK;
-        if (room < margin)
-            return;
-        if (bytes > room - margin)
-            bytes = room - margin;
-    }
+    /* Only on the thread's own stack, whose extent is known, and never past
+     * its low end (with a margin): on a stack the program made itself
+     * (makecontext), the bytes below may be anything. */
+    if (!self || (uintptr_t)&here < self->stack_low || (uintptr_t)&here >= self->stack_base)
+        return;
+    uintptr_t room = (uintptr_t)&here - self->stack_low;
+    uintptr_t margin = 16 * CLEAR_BLOCK;
+    if (room < margin)
+        return;
+    if (bytes > room - margin)
+        bytes = room - margin;
     clear_blocks(bytes / CLEAR_BLOCK);
 }
 
@@ -337,12 +411,9 @@ static void *launched(void *unused)
  * of mgc's, in the middle of marking or sweeping. */
 static void block_program_signals(sigset_t *previous)
 {
-    static const int kept[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT};
     sigset_t blocked;
-    sigfillset(&blocked);
+    all_but_faults(&blocked);
     sigdelset(&blocked, suspend_signal);
-    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++)
-        sigdelset(&blocked, kept[i]);
     pthread_sigmask(SIG_SETMASK, &blocked, previous);
 }
 
@@ -597,7 +668,10 @@ void world_init(void)
     memset(&installed_action, 0, sizeof installed_action);
     installed_action.sa_sigaction = suspend_handler;
     installed_action.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigemptyset(&installed_action.sa_mask);
+    /* While stopped, the program's other handlers wait: run now, their
+     * frames would lie below the scanned range, and one that moves a
+     * pointer (or jumps out of the stop) would hide it from marking. */
+    all_but_faults(&installed_action.sa_mask);
     if (sigaction(suspend_signal, &installed_action, NULL) != 0 && suspend_signal != SIGPWR) {
         write_stderr("mgc: MGC_SUSPEND_SIGNAL: bad signal \"%s\" (the system refuses a handler for %d: "
                      "error %d); using %d (SIGPWR)\n", text, suspend_signal, errno, SIGPWR);
