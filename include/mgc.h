@@ -285,9 +285,10 @@ mgc_event_fn mgc_set_event_hook(mgc_event_fn fn);
  * mgc_add_roots.
  *
  * A thread is registered automatically the first time it calls into mgc
- * (any allocation or free, or mgc_init, mgc_base, mgc_usable_size), and
- * unregistered automatically when it exits. A thread that holds mgc pointers
- * but never calls mgc must call mgc_register_thread().
+ * (any allocation, reallocation or free, mgc_free(NULL) included, or
+ * mgc_init, mgc_base, mgc_usable_size), and unregistered automatically when
+ * it exits. A thread that holds mgc pointers but never calls mgc must call
+ * mgc_register_thread().
  *
  * Collections stop every registered thread with a signal, as Boehm GC does:
  * SIGPWR by default, or the signal named by MGC_SUSPEND_SIGNAL: a number in
