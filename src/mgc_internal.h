@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "mgc.h"
 
@@ -651,6 +652,8 @@ static inline void busy_end(void)
 struct thread_record {
     struct thread_record *next;
     pthread_t thread;
+    pid_t tid;                     /* its kernel thread ID (gettid): whether it still
+                                      exists, and its /proc entry */
     uintptr_t stack_base;          /* highest address of its stack */
     uintptr_t stack_low;           /* lowest address of its stack mapping */
     uintptr_t stack_pointer;       /* where scanning its own stack starts while it is
@@ -680,6 +683,17 @@ void world_stop(void) INTERNAL;
  * failures. */
 extern int (*signal_thread)(pthread_t thread, int signal_number) INTERNAL;
 void world_start(void) INTERNAL;
+
+/* What the system says about threads (thread_os.c). */
+/* The calling thread's kernel thread ID. */
+pid_t thread_os_id(void) INTERNAL;
+/* True when thread tid of this process no longer exists. */
+bool thread_os_gone(pid_t tid) INTERNAL;
+enum thread_os_state { THREAD_OS_RUNNING, THREAD_OS_GONE, THREAD_OS_BLOCKS_SIGNAL, THREAD_OS_UNKNOWN };
+/* From /proc: whether thread tid has exited (a zombie), blocks
+ * signal_number, or neither; unknown without /proc. No allocation. */
+enum thread_os_state thread_os_examine(pid_t tid, int signal_number) INTERNAL;
+
 /* The calling thread's stack, from its current depth, with its callee-saved
  * registers spilled into that range; fn receives the range. */
 void with_registers_spilled(void (*fn)(uintptr_t low, uintptr_t high, void *arg), void *arg) INTERNAL;

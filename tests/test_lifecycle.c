@@ -1,13 +1,29 @@
 /*
  * test_lifecycle.c: a thread's life as mgc sees it: registered by its first
- * call into mgc, whatever the call.
+ * call into mgc, whatever the call, and never able to hang a collection,
+ * whether it exited still registered or blocks the suspend signal.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "harness.h"
 #include "mgc_internal.h"
+
+/* A collection that hangs would otherwise run into the harness's limit of
+ * minutes; a case that can hang fails after this instead. */
+#define HANG_SECONDS 60
+
+static bool tid_registered(pid_t tid)
+{
+    pthread_mutex_lock(&threads_lock);
+    bool found = false;
+    for (const struct thread_record *t = thread_list; t; t = t->next)
+        found |= t->tid == tid;
+    pthread_mutex_unlock(&threads_lock);
+    return found;
+}
 
 /* ---- Every call registers the thread --------------------------------------------------------
  *
@@ -105,3 +121,125 @@ TEST(mgc_usable_size_registers_the_thread) { one_call_registers(ENTRY_USABLE_SIZ
 TEST(mgc_realloc_in_place_registers_the_thread) { one_call_registers(ENTRY_REALLOC); }
 TEST(mgc_free_of_a_tiny_object_registers_the_thread) { one_call_registers(ENTRY_FREE_TINY); }
 TEST(mgc_free_null_registers_the_thread) { one_call_registers(ENTRY_FREE_NULL); }
+
+/* ---- A thread that exits still registered ----------------------------------------------------
+ *
+ * A destructor of a key created after mgc's calls mgc in every destructor
+ * round: mgc's own destructor unregisters the thread each round, and the
+ * program's registers it again, until the C library stops calling them. The
+ * thread exits registered. glibc's pthread_kill returns 0 for such a thread,
+ * so the collector cannot learn from it that the thread is gone. Before,
+ * the next collection waited for its acknowledgement forever; now it finds
+ * the thread gone and drops it. */
+
+static pthread_key_t program_key;
+static pid_t exiting_tid;
+
+static void allocating_destructor(void *value)
+{
+    (void)value;
+    pthread_setspecific(program_key, mgc_alloc(16)); /* asks for another round */
+}
+
+static void *exit_registered(void *unused)
+{
+    (void)unused;
+    exiting_tid = thread_os_id();
+    pthread_setspecific(program_key, mgc_alloc(16));
+    return NULL;
+}
+
+TEST(thread_exiting_registered_is_dropped)
+{
+    alarm(HANG_SECONDS);
+    mgc_init();
+    CHECK(pthread_key_create(&program_key, allocating_destructor) == 0);
+    void *volatile kept = mgc_alloc(64);
+    fill_pattern(kept, 64, 5);
+    pthread_t thread;
+    CHECK(pthread_create(&thread, NULL, exit_registered, NULL) == 0);
+    CHECK(pthread_join(thread, NULL) == 0);
+    CHECK(tid_registered(exiting_tid)); /* what the case is about */
+    mgc_collect();
+    CHECK(!tid_registered(exiting_tid));
+    mgc_collect();
+    CHECK(check_pattern(kept, 64, 5));
+}
+
+/* The same for a thread that exited but is not joined yet: pthread_kill
+ * succeeds on it too. */
+static void *register_then_vanish(void *unused)
+{
+    (void)unused;
+    CHECK(mgc_register_thread() == 0);
+    __atomic_store_n(&exiting_tid, thread_os_id(), __ATOMIC_RELEASE);
+    mgc_tls.record = NULL; /* as if the unregistering destructor never ran */
+    return NULL;
+}
+
+TEST(exited_unjoined_thread_still_registered_is_dropped)
+{
+    alarm(HANG_SECONDS);
+    pthread_t thread;
+    CHECK(pthread_create(&thread, NULL, register_then_vanish, NULL) == 0);
+    /* Until it is gone from the system (joining would free its ID). */
+    while (!__atomic_load_n(&exiting_tid, __ATOMIC_ACQUIRE) || !thread_os_gone(exiting_tid))
+        usleep(1000);
+    CHECK(tid_registered(exiting_tid));
+    mgc_collect();
+    CHECK(!tid_registered(exiting_tid));
+    CHECK(pthread_join(thread, NULL) == 0);
+}
+
+/* ---- A thread that blocks the suspend signal -----------------------------------------------------
+ *
+ * Before, a collection waited forever for a thread that blocks the signal
+ * (the common "block every signal in main, sigwait in one thread"
+ * pattern). Now, after 5 s, mgc says which thread and which signal, and
+ * aborts: the collection could never end. */
+
+static void *collect(void *unused)
+{
+    (void)unused;
+    sigset_t none;
+    sigemptyset(&none);
+    pthread_sigmask(SIG_SETMASK, &none, NULL);
+    mgc_collect();
+    return NULL;
+}
+
+DEATH_TEST(thread_blocking_the_suspend_signal_aborts, "mgc's suspend signal): a collection cannot stop it")
+{
+    alarm(HANG_SECONDS);
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    CHECK(mgc_alloc(100) != NULL); /* registered, with the signal blocked */
+    pthread_t thread;
+    CHECK(pthread_create(&thread, NULL, collect, NULL) == 0);
+    pthread_join(thread, NULL);
+}
+
+/* Blocking it for a while is fine: the collection waits, and goes on once
+ * the thread unblocks it (the signal is pending meanwhile). */
+TEST(thread_blocking_the_suspend_signal_for_a_while_is_waited_for)
+{
+    alarm(HANG_SECONDS);
+    int suspend = world_suspend_signal();
+    sigset_t blocked;
+    sigemptyset(&blocked);
+    sigaddset(&blocked, suspend);
+    pthread_sigmask(SIG_BLOCK, &blocked, NULL);
+    void *volatile kept = mgc_alloc(100);
+    fill_pattern(kept, 100, 9);
+    pthread_t thread;
+    CHECK(pthread_create(&thread, NULL, collect, NULL) == 0);
+    sigset_t pending;
+    do {
+        usleep(1000);
+        sigpending(&pending);
+    } while (!sigismember(&pending, suspend));
+    pthread_sigmask(SIG_UNBLOCK, &blocked, NULL);
+    CHECK(pthread_join(thread, NULL) == 0);
+    CHECK(check_pattern(kept, 100, 9));
+}
