@@ -288,7 +288,8 @@ mgc_event_fn mgc_set_event_hook(mgc_event_fn fn);
  * (any allocation, reallocation or free, mgc_free(NULL) included, or
  * mgc_init, mgc_base, mgc_usable_size), and unregistered automatically when
  * it exits. A thread that holds mgc pointers but never calls mgc must call
- * mgc_register_thread().
+ * mgc_register_thread(). Registration finds the thread's stack; the main
+ * thread's is found even where /proc is not mounted.
  *
  * Collections stop every registered thread with a signal, as Boehm GC does:
  * SIGPWR by default, or the signal named by MGC_SUSPEND_SIGNAL: a number in

@@ -687,6 +687,12 @@ void world_start(void) INTERNAL;
 /* What the system says about threads (thread_os.c). */
 /* The calling thread's kernel thread ID. */
 pid_t thread_os_id(void) INTERNAL;
+/* The calling thread's stack mapping [*low, *high); false if unknown. The
+ * main thread's is found even without /proc. */
+bool stack_bounds(uintptr_t *low, uintptr_t *high) INTERNAL;
+/* How stack_bounds asks the C library: pthread_getattr_np, unless a test
+ * makes it fail as it does without /proc. */
+extern int (*thread_stack_attributes)(pthread_t thread, pthread_attr_t *attr) INTERNAL;
 /* True when thread tid of this process no longer exists. */
 bool thread_os_gone(pid_t tid) INTERNAL;
 enum thread_os_state { THREAD_OS_RUNNING, THREAD_OS_GONE, THREAD_OS_BLOCKS_SIGNAL, THREAD_OS_UNKNOWN };

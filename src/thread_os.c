@@ -1,19 +1,108 @@
 /*
- * thread_os.c: what the operating system can tell mgc about a thread:
- * whether it still exists, and whether it blocks a signal (for a stop of
- * the world that waits on it).
+ * thread_os.c: what the operating system can tell mgc about a thread: where
+ * its stack lies (for registration), whether it still exists, and whether it
+ * blocks a signal (for a stop of the world that waits on it).
+ *
+ * The C library finds the main thread's stack in /proc/self/maps, which a
+ * chroot, a minimal container or a sandbox may not have: then the stack is
+ * found without /proc, from the pages that are mapped around the stack
+ * pointer and from the stack's resource limit.
  */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "mgc_internal.h"
 
+int (*thread_stack_attributes)(pthread_t thread, pthread_attr_t *attr) = pthread_getattr_np;
+
 pid_t thread_os_id(void)
 {
     return (pid_t)syscall(SYS_gettid);
+}
+
+static uintptr_t page_size(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    return page > 0 ? (uintptr_t)page : 4096;
+}
+
+static bool page_mapped(uintptr_t page_start, uintptr_t page)
+{
+    unsigned char resident;
+    return mincore((void *)page_start, page, &resident) == 0;
+}
+
+/* How far up from the stack pointer the top of the main thread's stack may
+ * be: its arguments, environment and the C library's start-up frames. */
+#define MAIN_STACK_TOP_SEARCH ((uintptr_t)64 << 20)
+/* The low end of the main thread's stack when its limit is unlimited (or
+ * absurd): the kernel keeps other mappings far below a stack that may grow
+ * without limit. */
+#define MAIN_STACK_UNLIMITED_SIZE ((uintptr_t)1 << 30)
+
+/*
+ * The main thread's stack without /proc. Its mapping ends where the first
+ * unmapped page above the stack pointer begins; the kernel puts the program's
+ * file name last in it (AT_EXECFN), just below the end, which bounds the
+ * search when something else happens to be mapped right above. It may grow
+ * down as far as its resource limit allows.
+ */
+static bool main_stack_bounds_without_proc(uintptr_t *low, uintptr_t *high)
+{
+    uintptr_t page = page_size();
+    /* The frame's address, not a local's: a sanitizer may keep locals elsewhere. */
+    uintptr_t stack_page = (uintptr_t)__builtin_frame_address(0) & ~(page - 1);
+    uintptr_t ceiling = stack_page + MAIN_STACK_TOP_SEARCH;
+    const char *file_name = (const char *)getauxval(AT_EXECFN);
+    if (file_name && (uintptr_t)file_name > stack_page && (uintptr_t)file_name < ceiling) {
+        uintptr_t end = (uintptr_t)file_name + strlen(file_name) + 1;
+        ceiling = (end + page - 1) & ~(page - 1);
+        if (ceiling < end + sizeof(void *)) /* the kernel leaves one word after it */
+            ceiling += page;
+    }
+    uintptr_t top = stack_page;
+    while (top < ceiling && page_mapped(top, page))
+        top += page;
+    if (top == stack_page)
+        return false;
+    struct rlimit limit;
+    uintptr_t size = MAIN_STACK_UNLIMITED_SIZE;
+    if (getrlimit(RLIMIT_STACK, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < size)
+        size = (uintptr_t)limit.rlim_cur;
+    uintptr_t bottom = top > size ? (top - size) & ~(page - 1) : page;
+    /* A limit lowered after the stack grew: the stack still reaches here. */
+    if (bottom > stack_page)
+        bottom = stack_page;
+    *low = bottom;
+    *high = top;
+    return true;
+}
+
+bool stack_bounds(uintptr_t *low, uintptr_t *high)
+{
+    pthread_attr_t attr;
+    if (thread_stack_attributes(pthread_self(), &attr) == 0) {
+        void *address;
+        size_t size;
+        bool ok = pthread_attr_getstack(&attr, &address, &size) == 0;
+        pthread_attr_destroy(&attr);
+        if (ok) {
+            *low = (uintptr_t)address;
+            *high = (uintptr_t)address + size;
+            return true;
+        }
+    }
+    /* Only the main thread's stack needs /proc: any other thread's is known
+     * to the C library, and a failure there is a real one. */
+    if (thread_os_id() != getpid())
+        return false;
+    return main_stack_bounds_without_proc(low, high);
 }
 
 bool thread_os_gone(pid_t tid)

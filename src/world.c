@@ -517,22 +517,6 @@ void service_after_fork_child(struct service_thread *t)
 
 /* ---- Registration -------------------------------------------------------------------------- */
 
-static bool stack_bounds(uintptr_t *low, uintptr_t *high)
-{
-    pthread_attr_t attr;
-    void *address;
-    size_t size;
-    if (pthread_getattr_np(pthread_self(), &attr) != 0)
-        return false;
-    bool ok = pthread_attr_getstack(&attr, &address, &size) == 0;
-    pthread_attr_destroy(&attr);
-    if (!ok)
-        return false;
-    *low = (uintptr_t)address;
-    *high = (uintptr_t)address + size;
-    return true;
-}
-
 bool thread_ensure_registered(void)
 {
     if (likely(mgc_tls.record != NULL))

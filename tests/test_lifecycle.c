@@ -1,11 +1,13 @@
 /*
  * test_lifecycle.c: a thread's life as mgc sees it: registered by its first
- * call into mgc, whatever the call, and never able to hang a collection,
- * whether it exited still registered or blocks the suspend signal.
+ * call into mgc, whatever the call; found on a system without /proc; and
+ * never able to hang a collection, whether it exited still registered or
+ * blocks the suspend signal.
  */
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -242,4 +244,90 @@ TEST(thread_blocking_the_suspend_signal_for_a_while_is_waited_for)
     pthread_sigmask(SIG_UNBLOCK, &blocked, NULL);
     CHECK(pthread_join(thread, NULL) == 0);
     CHECK(check_pattern(kept, 100, 9));
+}
+
+/* ---- The main thread without /proc --------------------------------------------------------------
+ *
+ * The C library finds the main thread's stack in /proc/self/maps: without
+ * /proc (a chroot, a minimal container), pthread_getattr_np fails there.
+ * Before, the main thread could not register: every allocation from it
+ * failed with ENOMEM, and a collection it ran did not scan its stack. The
+ * test makes pthread_getattr_np fail as it does then. */
+
+/* Only the main thread's stack needs /proc. */
+static int no_proc_getattr(pthread_t thread, pthread_attr_t *attr)
+{
+    if (thread_os_id() == getpid())
+        return ENOENT;
+    return pthread_getattr_np(thread, attr);
+}
+
+/* The end of the mapping that holds address, from /proc/self/maps. */
+static uintptr_t mapping_end(uintptr_t address)
+{
+    FILE *maps = fopen("/proc/self/maps", "r");
+    CHECK(maps != NULL);
+    char line[512];
+    uintptr_t end = 0;
+    while (fgets(line, sizeof line, maps)) {
+        unsigned long from, to;
+        if (sscanf(line, "%lx-%lx", &from, &to) == 2 && address >= from && address < to)
+            end = to;
+    }
+    fclose(maps);
+    return end;
+}
+
+static void *allocate_in_thread(void *unused)
+{
+    (void)unused;
+    return mgc_alloc(HELD_SIZE);
+}
+
+static void *garbage(void *unused)
+{
+    (void)unused;
+    for (int i = 0; i < 5000; i++)
+        memset(mgc_alloc(HELD_SIZE), 0xEE, HELD_SIZE);
+    return NULL;
+}
+
+TEST(main_thread_registers_without_proc)
+{
+    CHECK(thread_os_id() == getpid()); /* the case runs on its process's main thread */
+    pthread_attr_t attr;
+    void *real_low;
+    size_t real_size;
+    CHECK(pthread_getattr_np(pthread_self(), &attr) == 0);
+    CHECK(pthread_attr_getstack(&attr, &real_low, &real_size) == 0);
+    pthread_attr_destroy(&attr);
+    volatile uintptr_t here = 0;
+    uintptr_t stack_end = mapping_end((uintptr_t)&here);
+    CHECK(stack_end >= (uintptr_t)real_low + real_size);
+
+    thread_stack_attributes = no_proc_getattr;
+    pthread_t thread;
+    void *from_thread;
+    CHECK(pthread_create(&thread, NULL, allocate_in_thread, NULL) == 0);
+    CHECK(pthread_join(thread, &from_thread) == 0 && from_thread != NULL);
+    CHECK(mgc_alloc(100) != NULL);
+    struct thread_record *self = mgc_tls.record;
+    CHECK(self != NULL);
+    /* The whole mapping (the C library stops short of the environment). */
+    CHECK_EQ(self->stack_base, stack_end);
+    CHECK(self->stack_low <= (uintptr_t)&here);
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_STACK, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
+        CHECK(self->stack_low + PAGE_SIZE >= (uintptr_t)real_low); /* as deep as it may grow */
+
+    /* An object made by another thread, held only on this stack. */
+    unsigned char *volatile held = from_thread;
+    from_thread = NULL;
+    fill_pattern(held, HELD_SIZE, 21);
+    for (int round = 0; round < 3; round++) {
+        CHECK(pthread_create(&thread, NULL, garbage, NULL) == 0);
+        CHECK(pthread_join(thread, NULL) == 0);
+        mgc_collect();
+    }
+    CHECK(check_pattern(held, HELD_SIZE, 21));
 }
