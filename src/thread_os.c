@@ -5,8 +5,8 @@
  *
  * The C library finds the main thread's stack in /proc/self/maps, which a
  * chroot, a minimal container or a sandbox may not have: then the stack is
- * found without /proc, from the pages that are mapped around the stack
- * pointer and from the stack's resource limit.
+ * found without /proc, from where the kernel put the program's file name,
+ * which pages are mapped, and the stack's resource limit.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -39,37 +39,51 @@ static bool page_mapped(uintptr_t page_start, uintptr_t page)
 }
 
 /* How far up from the stack pointer the top of the main thread's stack may
- * be: its arguments, environment and the C library's start-up frames. */
+ * be (arguments, environment, the C library's start-up frames), when the
+ * program's file name does not say. */
 #define MAIN_STACK_TOP_SEARCH ((uintptr_t)64 << 20)
 /* The low end of the main thread's stack when its limit is unlimited (or
  * absurd): the kernel keeps other mappings far below a stack that may grow
  * without limit. */
 #define MAIN_STACK_UNLIMITED_SIZE ((uintptr_t)1 << 30)
 
+/* The end of the run of mapped pages that starts at page_start, looking
+ * no further than ceiling. */
+static uintptr_t mapped_run_end(uintptr_t page_start, uintptr_t ceiling, uintptr_t page)
+{
+    uintptr_t end = page_start;
+    while (end < ceiling && page_mapped(end, page))
+        end += page;
+    return end;
+}
+
 /*
- * The main thread's stack without /proc. Its mapping ends where the first
- * unmapped page above the stack pointer begins; the kernel puts the program's
- * file name last in it (AT_EXECFN), just below the end, which bounds the
- * search when something else happens to be mapped right above. It may grow
- * down as far as its resource limit allows.
+ * The main thread's stack without /proc. The kernel puts the program's file
+ * name (AT_EXECFN) last in the stack mapping, one word below its end: that
+ * gives the end even when the thread runs on a stack of its own making
+ * (makecontext) now. Without it, the mapping ends where the first unmapped
+ * page above the stack pointer begins. The stack may grow down as far as
+ * its resource limit allows.
  */
 static bool main_stack_bounds_without_proc(uintptr_t *low, uintptr_t *high)
 {
     uintptr_t page = page_size();
     /* The frame's address, not a local's: a sanitizer may keep locals elsewhere. */
     uintptr_t stack_page = (uintptr_t)__builtin_frame_address(0) & ~(page - 1);
-    uintptr_t ceiling = stack_page + MAIN_STACK_TOP_SEARCH;
+    uintptr_t top = 0;
     const char *file_name = (const char *)getauxval(AT_EXECFN);
-    if (file_name && (uintptr_t)file_name > stack_page && (uintptr_t)file_name < ceiling) {
-        uintptr_t end = (uintptr_t)file_name + strlen(file_name) + 1;
-        ceiling = (end + page - 1) & ~(page - 1);
-        if (ceiling < end + sizeof(void *)) /* the kernel leaves one word after it */
-            ceiling += page;
+    if (file_name) {
+        uintptr_t end = (uintptr_t)file_name + strlen(file_name) + 1 + sizeof(void *);
+        top = (end + page - 1) & ~(page - 1);
+        if (!page_mapped(top - page, page))
+            top = 0;
     }
-    uintptr_t top = stack_page;
-    while (top < ceiling && page_mapped(top, page))
-        top += page;
-    if (top == stack_page)
+    /* Whether this frame is on that stack: the pages from here up are
+     * mapped all the way. */
+    bool on_main_stack = top ? stack_page < top && mapped_run_end(stack_page, top, page) == top : true;
+    if (!top)
+        top = mapped_run_end(stack_page, stack_page + MAIN_STACK_TOP_SEARCH, page);
+    if (top <= stack_page && on_main_stack)
         return false;
     struct rlimit limit;
     uintptr_t size = MAIN_STACK_UNLIMITED_SIZE;
@@ -77,7 +91,7 @@ static bool main_stack_bounds_without_proc(uintptr_t *low, uintptr_t *high)
         size = (uintptr_t)limit.rlim_cur;
     uintptr_t bottom = top > size ? (top - size) & ~(page - 1) : page;
     /* A limit lowered after the stack grew: the stack still reaches here. */
-    if (bottom > stack_page)
+    if (on_main_stack && bottom > stack_page)
         bottom = stack_page;
     *low = bottom;
     *high = top;

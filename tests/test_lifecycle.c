@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -330,4 +331,34 @@ TEST(main_thread_registers_without_proc)
         mgc_collect();
     }
     CHECK(check_pattern(held, HELD_SIZE, 21));
+}
+
+/* The same when the main thread's first call into mgc comes from a stack
+ * of its own making (makecontext): the main stack is still the one
+ * registered, not the coroutine's. */
+static ucontext_t main_context, coroutine_context;
+static struct thread_record registered;
+
+static void register_on_coroutine(void)
+{
+    CHECK(mgc_register_thread() == 0);
+    registered = *mgc_tls.record;
+    swapcontext(&coroutine_context, &main_context);
+}
+
+TEST(main_thread_registers_without_proc_from_a_coroutine)
+{
+    volatile uintptr_t here = 0;
+    uintptr_t stack_end = mapping_end((uintptr_t)&here);
+    thread_stack_attributes = no_proc_getattr;
+    static char coroutine_stack[256 << 10];
+    CHECK(getcontext(&coroutine_context) == 0);
+    coroutine_context.uc_stack.ss_sp = coroutine_stack;
+    coroutine_context.uc_stack.ss_size = sizeof coroutine_stack;
+    coroutine_context.uc_link = NULL;
+    makecontext(&coroutine_context, register_on_coroutine, 0);
+    CHECK(swapcontext(&main_context, &coroutine_context) == 0);
+    CHECK_EQ(registered.stack_base, stack_end);
+    CHECK(registered.stack_low <= (uintptr_t)&here);
+    CHECK((uintptr_t)coroutine_stack < registered.stack_low || (uintptr_t)coroutine_stack >= registered.stack_base);
 }
