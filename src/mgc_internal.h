@@ -578,6 +578,9 @@ void cache_flush_all_locked(void) INTERNAL;
 /* A thread is leaving: fold its cache's counters into the totals and keep
  * the cache for another thread. Its spans must be released already. */
 void cache_retire(struct cache *c) INTERNAL;
+/* World stopped, threads_lock held: the cache of a thread that exited
+ * without unregistering gives its spans back and is retired. */
+void cache_retire_of_exited_locked(struct cache *c) INTERNAL;
 /* Fork child: caches of threads that did not survive give their spans back. */
 void cache_after_fork_child(void) INTERNAL;
 /* Fork child, after cache_after_fork_child, threads_lock held: file the
@@ -661,6 +664,8 @@ struct thread_record {
     uintptr_t other_low, other_high; /* the live part of an alternate signal stack it
                                         was running on when stopped, or 0, 0 */
     uint32_t parked_epoch;         /* the stop it acknowledged last */
+    struct cache *cache;           /* its cache, once it has one: retired if the
+                                      thread is dropped, gone without unregistering */
     bool holds_no_roots;           /* stopped for marking but never scanned: the
                                       background sweeper, whose stack and registers
                                       hold only mgc's own stale addresses */

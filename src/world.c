@@ -40,6 +40,7 @@ struct thread_record *thread_list;
 pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct thread_record *spare_records;
+static struct thread_record *dropped_records; /* by the stop under way (world_stop) */
 static pthread_key_t exit_key;
 static int suspend_signal = SIGPWR;
 static uint32_t world_epoch; /* odd: stopped */
@@ -233,8 +234,23 @@ static void drop_exited_thread(struct thread_record **link)
     struct thread_record *t = *link;
     write_stderr("mgc: a registered thread exited without unregistering; dropped\n");
     *link = t->next;
-    t->next = spare_records;
-    spare_records = t;
+    t->next = dropped_records;
+    dropped_records = t;
+}
+
+/* Once every thread is stopped (no allocator lock is held then), the caches
+ * of the threads dropped by this stop give their spans back and are
+ * retired, and their records become spare. threads_lock held. */
+static void retire_dropped_threads(void)
+{
+    while (dropped_records) {
+        struct thread_record *t = dropped_records;
+        dropped_records = t->next;
+        if (t->cache)
+            cache_retire_of_exited_locked(t->cache);
+        t->next = spare_records;
+        spare_records = t;
+    }
 }
 
 /* A registered thread that pthread_kill cannot reach. ESRCH: it is gone,
@@ -365,6 +381,7 @@ void world_stop(void)
     }
     wait_for_acknowledgements(self, epoch, signalled);
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    retire_dropped_threads();
 }
 
 void world_start(void)
@@ -568,6 +585,7 @@ void thread_unregister_current(void)
     if (!r)
         return;
     struct cache *c = mgc_tls.cache;
+    r->cache = NULL; /* retired here, not with a dropped record */
     busy_begin();
     cache_release_all(c);
     busy_end();
