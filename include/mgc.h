@@ -285,9 +285,11 @@ mgc_event_fn mgc_set_event_hook(mgc_event_fn fn);
  * mgc_add_roots.
  *
  * A thread is registered automatically the first time it calls into mgc
- * (any allocation or free, or mgc_init, mgc_base, mgc_usable_size), and
- * unregistered automatically when it exits. A thread that holds mgc pointers
- * but never calls mgc must call mgc_register_thread().
+ * (any allocation, reallocation or free, mgc_free(NULL) included, or
+ * mgc_init, mgc_base, mgc_usable_size), and unregistered automatically when
+ * it exits. A thread that holds mgc pointers but never calls mgc must call
+ * mgc_register_thread(). Registration finds the thread's stack; the main
+ * thread's is found even where /proc is not mounted.
  *
  * Collections stop every registered thread with a signal, as Boehm GC does:
  * SIGPWR by default, or the signal named by MGC_SUSPEND_SIGNAL: a number in
@@ -297,11 +299,21 @@ mgc_event_fn mgc_set_event_hook(mgc_event_fn fn);
  * SIGKILL, SIGSTOP, the fault signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL,
  * SIGABRT, SIGTRAP), numbers out of range, and any signal the system will
  * not let mgc handle. Do not block that signal in a registered thread, or
- * install another handler for it (a collection then aborts, saying so).
+ * install another handler for it: a collection then aborts, saying so
+ * ("mgc: the handler of signal N ... was replaced", or, for a thread that
+ * still blocks it after 5 seconds, "mgc: thread TID blocks signal N (mgc's
+ * suspend signal): a collection cannot stop it"; blocking it for a moment
+ * is fine, the collection waits). A thread that blocks every signal (to
+ * handle them with sigwait elsewhere) must leave this one out, or not be
+ * registered. A thread that has not stopped after 5 seconds for another
+ * reason (a debugger holds it) gets one warning per collection, and the
+ * collection keeps waiting.
  * If a registered thread cannot be sent the signal, a collection never runs
- * while it runs: a thread that has exited without unregistering is dropped
- * (with a message); otherwise mgc prints "mgc: cannot stop thread ..." and
- * aborts.
+ * while it runs: a thread that has exited without unregistering (a key
+ * destructor of the program's called mgc after mgc's own had run) is
+ * dropped, with the message "mgc: a registered thread exited without
+ * unregistering; dropped"; otherwise mgc prints "mgc: cannot stop thread
+ * ..." and aborts.
  *
  * mgc's own threads ("mgc-mark" marking helpers, the "mgc-sweep" background
  * sweeper, the "mgc-final" finalizer runner) block every signal except the

@@ -94,6 +94,12 @@ void cache_retire(struct cache *c)
     pthread_mutex_unlock(&threads_lock);
 }
 
+void cache_retire_of_exited_locked(struct cache *c)
+{
+    cache_release_all(c);
+    retire_locked(c);
+}
+
 void cache_flush_all_locked(void)
 {
     for (struct cache *c = live_caches; c; c = c->next_live)
@@ -141,6 +147,7 @@ struct cache *cache_get(void)
         c->next_live = live_caches;
         live_caches = c;
         mgc_tls.cache = c;
+        mgc_tls.record->cache = c; /* retired with the record if the thread is dropped */
     }
     pthread_mutex_unlock(&threads_lock);
     if (!c)

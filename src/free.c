@@ -158,8 +158,13 @@ static void free_slow_busy(struct cache *c, void *p)
 
 static NOINLINE void free_slow(void *p)
 {
-    if (!p || p == (void *)zero_size_object)
+    if (!p || p == (void *)zero_size_object) {
+        /* A call into mgc registers the thread (mgc.h), even one that frees
+         * nothing: the thread may hold objects only on its stack. */
+        if (!mgc_tls.record)
+            (void)thread_ensure_registered();
         return;
+    }
     struct cache *c = cache_get();
     busy_begin();
     free_slow_busy(c, p);
@@ -214,7 +219,9 @@ void mgc_free(void *p)
      * which drops them. */
     if (likely(s != NULL && !load_relaxed(&s->free_slow.any))) {
         if (s->tiny) {
-            if (likely(in_allocated_tiny_block(s, address))) {
+            /* An unregistered thread (it runs on the empty cache, so only a
+             * tiny object brings it here) registers on the slow path. */
+            if (likely(in_allocated_tiny_block(s, address) && mgc_tls.record != NULL)) {
                 busy_end();
                 return;
             }
@@ -235,6 +242,7 @@ void mgc_free(void *p)
 
 size_t mgc_usable_size(const void *p)
 {
+    (void)thread_ensure_registered(); /* the caller holds p: its stack must be a root */
     struct object_ref ref;
     switch (object_find((uintptr_t)p, &ref)) {
     case OBJECT_START:
@@ -248,6 +256,7 @@ size_t mgc_usable_size(const void *p)
 
 void *mgc_base(const void *p)
 {
+    (void)thread_ensure_registered(); /* the caller holds p: its stack must be a root */
     if (p == (const void *)zero_size_object)
         return (void *)zero_size_object;
     struct object_ref ref;

@@ -84,5 +84,6 @@ void runtime_ensure_init(void)
 
 void mgc_init(void)
 {
-    runtime_ensure_init();
+    /* mgc.h: mgc_init registers the calling thread, as any call does. */
+    (void)thread_ensure_registered();
 }

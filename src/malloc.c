@@ -292,6 +292,12 @@ void *mgc_realloc(void *p, size_t size)
             return NULL;
         return mgc_alloc(size);
     }
+    /* p may come back in place, with no allocation to register the thread:
+     * register it here, or it would hold p on a stack no collection reads. */
+    if (!thread_ensure_registered()) {
+        errno = ENOMEM;
+        return NULL;
+    }
     struct object_ref ref;
     enum object_status status = object_find((uintptr_t)p, &ref);
     if (status != OBJECT_START && status != OBJECT_IN_TINY_BLOCK)

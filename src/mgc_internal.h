@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "mgc.h"
 
@@ -578,6 +579,9 @@ void cache_flush_all_locked(void) INTERNAL;
 /* A thread is leaving: fold its cache's counters into the totals and keep
  * the cache for another thread. Its spans must be released already. */
 void cache_retire(struct cache *c) INTERNAL;
+/* World stopped, threads_lock held: the cache of a thread that exited
+ * without unregistering gives its spans back and is retired. */
+void cache_retire_of_exited_locked(struct cache *c) INTERNAL;
 /* Fork child: caches of threads that did not survive give their spans back. */
 void cache_after_fork_child(void) INTERNAL;
 /* Fork child, after cache_after_fork_child, threads_lock held: file the
@@ -653,6 +657,8 @@ static inline void busy_end(void)
 struct thread_record {
     struct thread_record *next;
     pthread_t thread;
+    pid_t tid;                     /* its kernel thread ID (gettid): whether it still
+                                      exists, and its /proc entry */
     uintptr_t stack_base;          /* highest address of its stack */
     uintptr_t stack_low;           /* lowest address of its stack mapping */
     uintptr_t stack_pointer;       /* where scanning its own stack starts while it is
@@ -660,6 +666,8 @@ struct thread_record {
     uintptr_t other_low, other_high; /* the live part of an alternate signal stack it
                                         was running on when stopped, or 0, 0 */
     uint32_t parked_epoch;         /* the stop it acknowledged last */
+    struct cache *cache;           /* its cache, once it has one: retired if the
+                                      thread is dropped, gone without unregistering */
     bool holds_no_roots;           /* stopped for marking but never scanned: the
                                       background sweeper, whose stack and registers
                                       hold only mgc's own stale addresses */
@@ -682,6 +690,23 @@ void world_stop(void) INTERNAL;
  * failures. */
 extern int (*signal_thread)(pthread_t thread, int signal_number) INTERNAL;
 void world_start(void) INTERNAL;
+
+/* What the system says about threads (thread_os.c). */
+/* The calling thread's kernel thread ID. */
+pid_t thread_os_id(void) INTERNAL;
+/* The calling thread's stack mapping [*low, *high); false if unknown. The
+ * main thread's is found even without /proc. */
+bool stack_bounds(uintptr_t *low, uintptr_t *high) INTERNAL;
+/* How stack_bounds asks the C library: pthread_getattr_np, unless a test
+ * makes it fail as it does without /proc. */
+extern int (*thread_stack_attributes)(pthread_t thread, pthread_attr_t *attr) INTERNAL;
+/* True when thread tid of this process no longer exists. */
+bool thread_os_gone(pid_t tid) INTERNAL;
+enum thread_os_state { THREAD_OS_RUNNING, THREAD_OS_GONE, THREAD_OS_BLOCKS_SIGNAL, THREAD_OS_UNKNOWN };
+/* From /proc: whether thread tid has exited (a zombie), blocks
+ * signal_number, or neither; unknown without /proc. No allocation. */
+enum thread_os_state thread_os_examine(pid_t tid, int signal_number) INTERNAL;
+
 /* The calling thread's stack, from its current depth, with its callee-saved
  * registers spilled into that range; fn receives the range. */
 void with_registers_spilled(void (*fn)(uintptr_t low, uintptr_t high, void *arg), void *arg) INTERNAL;

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -40,6 +41,7 @@ struct thread_record *thread_list;
 pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct thread_record *spare_records;
+static struct thread_record *dropped_records; /* by the stop under way (world_stop) */
 static pthread_key_t exit_key;
 static int suspend_signal = SIGPWR;
 static uint32_t world_epoch; /* odd: stopped */
@@ -297,11 +299,38 @@ NOINLINE NO_REDZONES void stack_clear_below(size_t bytes)
 
 int (*signal_thread)(pthread_t thread, int signal_number) = pthread_kill;
 
+/* Forget *link's record: its thread is gone, having exited without
+ * unregistering (a key destructor of the program's called mgc after mgc's
+ * own destructor had run, and registered it again). It has no stack left to
+ * scan. threads_lock held. */
+static void drop_exited_thread(struct thread_record **link)
+{
+    struct thread_record *t = *link;
+    write_stderr("mgc: a registered thread exited without unregistering; dropped\n");
+    *link = t->next;
+    t->next = dropped_records;
+    dropped_records = t;
+}
+
+/* Once every thread is stopped (no allocator lock is held then), the caches
+ * of the threads dropped by this stop give their spans back and are
+ * retired, and their records become spare. threads_lock held. */
+static void retire_dropped_threads(void)
+{
+    while (dropped_records) {
+        struct thread_record *t = dropped_records;
+        dropped_records = t->next;
+        if (t->cache)
+            cache_retire_of_exited_locked(t->cache);
+        t->next = spare_records;
+        spare_records = t;
+    }
+}
+
 /* A registered thread that pthread_kill cannot reach. ESRCH: it is gone,
- * having exited without unregistering (its key destructor did not run to
- * the end); it has no stack left to scan, and is dropped. Anything else:
- * it may still run, and marking around a running thread could free what it
- * holds, so stop here. threads_lock held. */
+ * and dropped. Anything else: it may still run, and marking around a
+ * running thread could free what it holds, so stop here. threads_lock
+ * held. */
 static void signal_failed(struct thread_record **link, int error)
 {
     struct thread_record *t = *link;
@@ -310,10 +339,88 @@ static void signal_failed(struct thread_record **link, int error)
                      "a collection must not run while it runs\n", (unsigned long)t->thread, suspend_signal, error);
         abort();
     }
-    write_stderr("mgc: a registered thread exited without unregistering; dropped\n");
-    *link = t->next;
-    t->next = spare_records;
-    spare_records = t;
+    drop_exited_thread(link);
+}
+
+/* How long world_stop waits for acknowledgements before it looks at the
+ * threads that have not given theirs, and how long before it says so. */
+#define STOP_SLICE_NS 10000000L /* 10 ms */
+#define STOP_PATIENCE_SECONDS 5
+
+/*
+ * The threads signalled for stop epoch that have not acknowledged it: drop
+ * those that are gone (pthread_kill cannot tell: glibc returns 0 for a
+ * thread that has exited), and return how many. After STOP_PATIENCE_SECONDS
+ * (patience_over), also say why the others do not stop: one that blocks the
+ * suspend signal never will, and mgc aborts rather than hang for good.
+ * threads_lock held, so the list stays still; a thread may acknowledge
+ * meanwhile, which its parked_epoch shows.
+ */
+static unsigned drop_unstoppable(struct thread_record *self, uint32_t epoch, bool patience_over)
+{
+    unsigned dropped = 0;
+    bool warned = false;
+    for (struct thread_record **link = &thread_list; *link;) {
+        struct thread_record *t = *link;
+        if (t == self || __atomic_load_n(&t->parked_epoch, __ATOMIC_ACQUIRE) == epoch) {
+            link = &t->next;
+            continue;
+        }
+        enum thread_os_state state = thread_os_gone(t->tid) ? THREAD_OS_GONE
+                                   : patience_over          ? thread_os_examine(t->tid, suspend_signal)
+                                                            : THREAD_OS_RUNNING;
+        /* Gone without acknowledging: it never will, and it never posted. */
+        if (state == THREAD_OS_GONE && __atomic_load_n(&t->parked_epoch, __ATOMIC_ACQUIRE) != epoch) {
+            drop_exited_thread(link);
+            dropped++;
+            continue;
+        }
+        if (state == THREAD_OS_BLOCKS_SIGNAL) {
+            write_stderr("mgc: thread %d blocks signal %d (mgc's suspend signal): a collection cannot stop it; "
+                         "leave that signal unblocked in every registered thread, or unregister the thread "
+                         "(mgc_unregister_thread)\n", (int)t->tid, suspend_signal);
+            abort();
+        }
+        if (patience_over && !warned) {
+            write_stderr("mgc: thread %d has not stopped for a collection after %d s; still waiting\n",
+                         (int)t->tid, STOP_PATIENCE_SECONDS);
+            warned = true;
+        }
+        link = &t->next;
+    }
+    return dropped;
+}
+
+static struct timespec monotonic_after(struct timespec t, long nanoseconds)
+{
+    t.tv_nsec += nanoseconds;
+    t.tv_sec += t.tv_nsec / 1000000000L;
+    t.tv_nsec %= 1000000000L;
+    return t;
+}
+
+/* Wait until each of the signalled threads has acknowledged (each posts
+ * once per stop) or is found gone. */
+static void wait_for_acknowledgements(struct thread_record *self, uint32_t epoch, unsigned signalled)
+{
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    struct timespec slice_end = monotonic_after(start, STOP_SLICE_NS);
+    bool diagnosed = false;
+    unsigned acknowledged = 0;
+    while (acknowledged < signalled) {
+        if (sem_clockwait(&acknowledgements, CLOCK_MONOTONIC, &slice_end) == 0) {
+            acknowledged++;
+            continue;
+        }
+        if (errno != ETIMEDOUT)
+            continue; /* EINTR: a handler of the program's ran */
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        bool patience_over = !diagnosed && now.tv_sec - start.tv_sec >= STOP_PATIENCE_SECONDS;
+        diagnosed |= patience_over;
+        signalled -= drop_unstoppable(self, epoch, patience_over);
+        slice_end = monotonic_after(now, STOP_SLICE_NS);
+    }
 }
 
 void world_stop(void)
@@ -326,7 +433,7 @@ void world_stop(void)
                      "choose another with MGC_SUSPEND_SIGNAL\n", suspend_signal);
         abort();
     }
-    __atomic_add_fetch(&world_epoch, 1, __ATOMIC_ACQ_REL);
+    uint32_t epoch = __atomic_add_fetch(&world_epoch, 1, __ATOMIC_ACQ_REL);
     struct thread_record *self = mgc_tls.record;
     unsigned signalled = 0;
     for (struct thread_record **link = &thread_list; *link;) {
@@ -346,11 +453,9 @@ void world_stop(void)
         signalled++;
         link = &t->next;
     }
-    while (signalled) {
-        if (sem_wait(&acknowledgements) == 0)
-            signalled--;
-    }
+    wait_for_acknowledgements(self, epoch, signalled);
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    retire_dropped_threads();
 }
 
 void world_start(void)
@@ -500,22 +605,6 @@ void service_after_fork_child(struct service_thread *t)
 
 /* ---- Registration -------------------------------------------------------------------------- */
 
-static bool stack_bounds(uintptr_t *low, uintptr_t *high)
-{
-    pthread_attr_t attr;
-    void *address;
-    size_t size;
-    if (pthread_getattr_np(pthread_self(), &attr) != 0)
-        return false;
-    bool ok = pthread_attr_getstack(&attr, &address, &size) == 0;
-    pthread_attr_destroy(&attr);
-    if (!ok)
-        return false;
-    *low = (uintptr_t)address;
-    *high = (uintptr_t)address + size;
-    return true;
-}
-
 bool thread_ensure_registered(void)
 {
     if (likely(mgc_tls.record != NULL))
@@ -543,6 +632,7 @@ bool thread_ensure_registered(void)
     if (r) {
         memset(r, 0, sizeof *r);
         r->thread = pthread_self();
+        r->tid = thread_os_id();
         r->stack_low = low;
         r->stack_base = mgc_tls.stack_base_override ? mgc_tls.stack_base_override : high;
         r->next = thread_list;
@@ -566,6 +656,7 @@ void thread_unregister_current(void)
     if (!r)
         return;
     struct cache *c = mgc_tls.cache;
+    r->cache = NULL; /* retired here, not with a dropped record */
     busy_begin();
     cache_release_all(c);
     busy_end();
@@ -698,8 +789,10 @@ void world_after_fork_child(void)
         }
         t = next;
     }
-    if (self)
+    if (self) {
         self->thread = pthread_self();
+        self->tid = thread_os_id();
+    }
     sem_init(&acknowledgements, 0, 0);
     pthread_mutex_init(&launch.lock, NULL);
     pthread_cond_init(&launch.running_now, NULL);
