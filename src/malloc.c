@@ -280,7 +280,9 @@ void *mgc_realloc(void *p, size_t size)
     void *q = mgc_alloc_flags(size, flags);
     if (!q)
         return NULL;
-    memcpy(q, p, size < old_size ? size : old_size);
+    /* A move: a tiny object's new place may be in its own block, overlapping
+     * the old one. */
+    memmove(q, p, size < old_size ? size : old_size);
     mgc_free(p); /* for a tiny object, only drops its finalizer */
     return q;
 }
