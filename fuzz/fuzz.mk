@@ -49,7 +49,8 @@ FUZZ_TARGET_SOURCES := fuzz/fuzz_heap.c fuzz/ops.c fuzz/weak.c $(FUZZ_MAIN)
 # Conservative scanning reads stacks: AddressSanitizer's fake stacks would
 # hide locals from it. Leak checks are off: the heap under test is not
 # malloc's, and libFuzzer would run every input that starts a thread twice.
-FUZZ_ENV      := ASAN_OPTIONS=detect_stack_use_after_return=0:abort_on_error=1:detect_leaks=0 \
+# A smaller quarantine keeps the process near 100 MiB instead of 300.
+FUZZ_ENV      := ASAN_OPTIONS=detect_stack_use_after_return=0:abort_on_error=1:detect_leaks=0:quarantine_size_mb=32 \
                  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 .PHONY: fuzz fuzz-ci fuzz-build

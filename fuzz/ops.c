@@ -152,40 +152,36 @@ static void op_alloc(struct input *in, enum operation op)
     bool noscan, tiny = false, nozero = false, uncollectable = false;
     void *p;
     const char *what;
+    unsigned choice = variant % 3;
     switch (op) {
     case OP_ALLOC_SCAN:
         size = small_scan_size(size_byte);
         noscan = false;
-        if (variant % 3 == 0)
-            p = mgc_alloc(size), what = "mgc_alloc";
-        else if (variant % 3 == 1)
-            p = mgc_alloc_flags(size, 0), what = "mgc_alloc_flags";
-        else
-            p = mgc_realloc(NULL, size), what = "mgc_realloc(NULL)";
+        what = choice == 0 ? "mgc_alloc" : choice == 1 ? "mgc_alloc_flags" : "mgc_realloc(NULL)";
+        p = choice == 0 ? mgc_alloc(size) : choice == 1 ? mgc_alloc_flags(size, 0) : mgc_realloc(NULL, size);
         break;
     case OP_ALLOC_NOSCAN:
     case OP_ALLOC_TINY:
         size = op == OP_ALLOC_TINY ? 1u + size_byte % 15 : small_noscan_size(size_byte);
         noscan = true;
         tiny = size < 16 && tiny_allocator_on;
-        if (variant % 3 == 0) {
-            p = mgc_alloc_noscan(size), what = "mgc_alloc_noscan";
-        } else {
-            nozero = variant % 3 == 2;
-            p = mgc_alloc_flags(size, MGC_NOSCAN | (nozero ? MGC_NOZERO : 0)), what = "mgc_alloc_flags(NOSCAN)";
-        }
+        nozero = choice == 2;
+        what = choice == 0 ? "mgc_alloc_noscan" : "mgc_alloc_flags(NOSCAN)";
+        p = choice == 0 ? mgc_alloc_noscan(size) : mgc_alloc_flags(size, MGC_NOSCAN | (nozero ? MGC_NOZERO : 0));
         break;
-    case OP_ALLOC_LARGE:
-        size = 32769u + size_byte * 512u;
+    case OP_ALLOC_LARGE: /* sizes a multiple of 8, so that scanned ones have fields */
+        size = 32776u + size_byte * 512u;
         noscan = variant & 1;
         nozero = noscan && (variant & 2);
-        p = mgc_alloc_flags(size, noscan ? MGC_NOSCAN | (nozero ? MGC_NOZERO : 0) : 0), what = "mgc_alloc_flags(large)";
+        what = "mgc_alloc_flags(large)";
+        p = mgc_alloc_flags(size, noscan ? MGC_NOSCAN | (nozero ? MGC_NOZERO : 0) : 0);
         break;
     default: /* OP_ALLOC_UNCOLLECTABLE */
-        size = 1u + size_byte * 16u;
+        size = 8u + size_byte * 16u;
         noscan = variant & 1;
         uncollectable = true;
-        p = mgc_alloc_flags(size, MGC_UNCOLLECTABLE | (noscan ? MGC_NOSCAN : 0)), what = "mgc_alloc_flags(UNCOLLECTABLE)";
+        what = "mgc_alloc_flags(UNCOLLECTABLE)";
+        p = mgc_alloc_flags(size, MGC_UNCOLLECTABLE | (noscan ? MGC_NOSCAN : 0));
         break;
     }
     if (!check_new(what, p, size, !nozero, tiny))
