@@ -57,10 +57,13 @@ static volatile int failures;
 static uint64_t objects_verified, bytes_verified, threads_started, finalizers_seen, explicit_collections;
 static volatile int stopping;
 
+/* What the thread was checking when it found a mismatch. */
+static __thread const char *checking = "a tree";
+
 static void fail(const char *what, const struct node *n)
 {
-    fprintf(stderr, "soak: FAILURE: %s (node %p key %llu)\n", what, (const void *)n,
-            n ? (unsigned long long)n->key : 0ull);
+    fprintf(stderr, "soak: FAILURE: %s (node %p key %llu, while checking %s)\n", what, (const void *)n,
+            n ? (unsigned long long)n->key : 0ull, checking);
     __atomic_add_fetch(&failures, 1, __ATOMIC_RELAXED);
 }
 
@@ -263,6 +266,7 @@ static void soak_finalizer(void *obj, void *arg)
     (void)arg;
     uint64_t objects = 0, bytes = 0;
     struct node *n = obj;
+    checking = "in a finalizer";
     if (verify_node(n, &objects, &bytes) && verify_tree(n->child, 1, &objects, &bytes))
         verify_tree(n->next, 1, &objects, &bytes);
     add_total(&finalizers_seen, 1);
@@ -339,6 +343,7 @@ static void resize_payload(struct rng *r, struct node *n)
         size = size < 16 ? 16 : size & ~7u;
     else if (size < 16)
         size = 16;
+    checking = "a reallocated payload";
     unsigned char *p = checked(mgc_realloc(n->payload, size));
     size_t kept = size < old_size ? size : old_size;
     for (size_t i = pattern_start(n); i < kept; i++)
@@ -378,6 +383,7 @@ static void *worker_main(void *arg)
             break;
         int i = (int)(next_random(&r) % ROOTS);
         unsigned roll = (unsigned)(next_random(&r) % 1000);
+        checking = "a tree of this thread's";
         if (roll < 300) {
             verify_and_count(roots[i]);
         } else if (roll < 500) { /* drop and rebuild */
@@ -402,6 +408,7 @@ static void *worker_main(void *arg)
                 roots[i] = NULL;
             }
         } else if (roll < 960) {
+            checking = "a published tree";
             verify_and_count(read_published((int)(next_random(&r) % PUBLISHED)));
         } else if (roll < 998) {
             churn(&r);
