@@ -548,6 +548,7 @@ struct helper {
 static void *helper_main(void *arg)
 {
     struct helper *h = arg;
+    mgc_register_thread(); /* before it holds any pointer (mgc.h) */
     for (unsigned i = 0; i < h->operations; i++)
         run_operation(h->in, true);
     __atomic_store_n(&h->done, 1, __ATOMIC_RELEASE);

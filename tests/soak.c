@@ -57,6 +57,13 @@ static volatile int failures;
 static uint64_t objects_verified, bytes_verified, threads_started, finalizers_seen, explicit_collections;
 static volatile int stopping;
 
+/* Parts that can be turned off, to narrow a failure down (environment:
+ * SOAK_FREES=0, SOAK_FINALIZERS=0, SOAK_REALLOCS=0, SOAK_RESTARTS=0,
+ * SOAK_BIG=0: no payloads over 2 KiB, SOAK_EXCHANGE=0: no trees pass between
+ * threads). */
+static bool with_frees = true, with_finalizers = true, with_reallocs = true, with_restarts = true, with_big = true,
+            with_exchange = true;
+
 /* What the thread was checking when it found a mismatch. */
 static __thread const char *checking = "a tree";
 
@@ -186,7 +193,7 @@ static void *checked(void *p)
 /* A payload of a random kind and size for n (its key set). */
 static void give_payload(struct rng *r, struct node *n)
 {
-    unsigned roll = (unsigned)(next_random(r) % 100);
+    unsigned roll = (unsigned)(next_random(r) % (with_big ? 100 : 88));
     if (roll < 35) {
         n->payload_kind = TINY;
         n->payload_size = 1 + (uint32_t)(next_random(r) % 15);
@@ -231,7 +238,7 @@ static struct node *new_node(struct rng *r)
     give_payload(r, n);
     /* Finalizers only where the payload cannot point back: a node its own
      * payload reaches would be on a cycle, and never finalized. */
-    if (next_random(r) % 16 == 0 && !pattern_start(n))
+    if (with_finalizers && next_random(r) % 16 == 0 && !pattern_start(n))
         mgc_set_finalizer(n, soak_finalizer, NULL);
     return n;
 }
@@ -374,6 +381,12 @@ static void churn(struct rng *r)
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
+    /* A worker may take a tree from the exchange before it first calls
+     * into mgc: registered only then, its stack would hide the tree from
+     * a collection meanwhile (mgc.h: a thread that holds mgc pointers but
+     * has not called mgc must register). Without this line the soak failed
+     * within a minute, with trees freed under their new owner. */
+    mgc_register_thread();
     struct rng r = {w->seed};
     struct node *roots[ROOTS] = {0};
     bool exclusive[ROOTS] = {0}; /* no other thread ever saw it: may be freed explicitly */
@@ -387,7 +400,7 @@ static void *worker_main(void *arg)
         if (roll < 300) {
             verify_and_count(roots[i]);
         } else if (roll < 500) { /* drop and rebuild */
-            if (exclusive[i] && next_random(&r) % 2)
+            if (with_frees && exclusive[i] && next_random(&r) % 2)
                 free_tree(roots[i]);
             roots[i] = build(&r, (int)(next_random(&r) % 6));
             exclusive[i] = true;
@@ -397,8 +410,10 @@ static void *worker_main(void *arg)
                 n->child = build(&r, (int)(next_random(&r) % 4));
         } else if (roll < 780) {
             struct node *n = walk(&r, roots[i], GRAFT_STEPS);
-            if (n)
+            if (n && with_reallocs)
                 resize_payload(&r, n);
+        } else if (roll < 960 && !with_exchange) {
+            verify_and_count(roots[i]);
         } else if (roll < 860) { /* hand a tree to whoever wants it */
             roots[i] = swap_shared((int)(next_random(&r) % SHARED), roots[i]);
             exclusive[i] = false;
@@ -422,7 +437,7 @@ static void *worker_main(void *arg)
     }
     for (int k = 0; k < ROOTS; k++) {
         verify_and_count(roots[k]);
-        if (exclusive[k] && k % 2)
+        if (with_frees && exclusive[k] && k % 2)
             free_tree(roots[k]);
     }
     __atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
@@ -434,7 +449,7 @@ static void *worker_main(void *arg)
 static void start_worker(struct worker *w, struct rng *r)
 {
     w->seed = next_random(r) | 1;
-    w->lifetime = 1.0 + (double)(next_random(r) % 8000) / 1000.0;
+    w->lifetime = with_restarts ? 1.0 + (double)(next_random(r) % 8000) / 1000.0 : 1e9;
     w->done = 0;
     if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
         fprintf(stderr, "soak: FAILURE: pthread_create failed\n");
@@ -450,6 +465,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: soak [seconds]\n");
         return 2;
     }
+    with_frees = !getenv("SOAK_FREES") || atoi(getenv("SOAK_FREES"));
+    with_finalizers = !getenv("SOAK_FINALIZERS") || atoi(getenv("SOAK_FINALIZERS"));
+    with_reallocs = !getenv("SOAK_REALLOCS") || atoi(getenv("SOAK_REALLOCS"));
+    with_restarts = !getenv("SOAK_RESTARTS") || atoi(getenv("SOAK_RESTARTS"));
+    with_big = !getenv("SOAK_BIG") || atoi(getenv("SOAK_BIG"));
+    with_exchange = !getenv("SOAK_EXCHANGE") || atoi(getenv("SOAK_EXCHANGE"));
     /* A hang fails too: SIGALRM's default action ends the process. */
     alarm((unsigned)seconds + 300);
     struct rng r = {(uint64_t)time(NULL) * 2654435761u | 1};
