@@ -2,8 +2,9 @@
 #
 #   make fuzz                  fuzz until stopped (FUZZ_SECONDS=N to stop after N s);
 #                              new inputs go to build/fuzz/corpus, failures to build/fuzz/artifacts
-#   make fuzz-ci               a bounded run for CI: FUZZ_RUNS inputs, seed corpus first;
-#                              exits nonzero on any failure
+#   make fuzz-ci               a bounded run for CI: FUZZ_RUNS inputs (at most FUZZ_CI_SECONDS),
+#                              seed corpus first, fixed seed; exits nonzero on any failure
+#   make fuzz-build            only build the target
 #   FUZZ_WEAK=1                compile in the weak-reference operation (fuzz/weak.c)
 #   FUZZ_STRICT=1              check realloc's zeroing word for word as include/mgc.h
 #                              promises it (fuzz/crashes/README.md)
@@ -17,8 +18,8 @@
 
 FUZZ_CC       ?= clang
 FUZZ_SECONDS  ?=
-FUZZ_RUNS     ?= 4000
-FUZZ_CI_SECONDS ?= 75
+FUZZ_RUNS     ?= 6000
+FUZZ_CI_SECONDS ?= 60
 FUZZ_MAX_LEN  ?= 4096
 
 ifneq ($(filter fuzz fuzz-ci fuzz-build,$(MAKECMDGOALS)),)
