@@ -7,6 +7,8 @@
 #   make install PREFIX=/usr/local
 #   make install-gc PREFIX=...   the Boehm GC compatibility layer (gc/gc.mk)
 #   make sizeclasses      regenerate src/sizeclasses.c from tools/gen_sizeclasses.c
+#   make fuzz / fuzz-ci   the heap fuzz target (fuzz/README.md, fuzz/fuzz.mk)
+#   make soak             a multi-threaded soak test, SOAK_SECONDS long (default 600)
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -106,7 +108,21 @@ install: $(BUILD)/libmgc.a $(BUILD)/libmgc.so
 	ln -sf libmgc.so.$(MAJOR) $(DESTDIR)$(PREFIX)/lib/libmgc.so
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' mgc.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/mgc.pc
 
+# The soak test: threads build, share and verify structures for SOAK_SECONDS;
+# exits nonzero on any mismatch.
+SOAK_SECONDS ?= 600
+$(BUILD)/tests/soak: tests/soak.c $(BUILD)/libmgc.a
+	@mkdir -p $(dir $@)
+	$(call say,SOAK    $@)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP tests/soak.c -o $@ $(BUILD)/libmgc.a $(LDLIBS)
+
+.PHONY: soak
+soak: $(BUILD)/tests/soak
+	$(BUILD)/tests/soak $(SOAK_SECONDS)
+
+include fuzz/fuzz.mk
+
 clean:
 	rm -rf build
 
--include $(OBJECTS:.o=.d) $(TESTS:=.d)
+-include $(OBJECTS:.o=.d) $(TESTS:=.d) $(BUILD)/tests/soak.d
