@@ -3,6 +3,7 @@
 #   make                  build/libmgc.a and build/libmgc.so
 #   make test             every test, each case in its own process; last line "N passed, N failed"
 #   make test SANITIZE=1  the same, built with AddressSanitizer + UndefinedBehaviorSanitizer
+#   make test TSAN=1      the same, built with ThreadSanitizer (build/tsan)
 #   make bench            the benchmark report
 #   make install PREFIX=/usr/local
 #   make sizeclasses      regenerate src/sizeclasses.c from tools/gen_sizeclasses.c
@@ -19,12 +20,20 @@ ifeq ($(SANITIZE),1)
 BUILD   := build/sanitize
 OPT     := -O1 -fno-omit-frame-pointer
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+else ifeq ($(TSAN),1)
+BUILD   := build/tsan
+OPT     := -O1 -fno-omit-frame-pointer
+SANFLAGS := -fsanitize=thread
 else
 BUILD   := build
 SANFLAGS :=
 endif
 
-CFLAGS  += $(CFLAGS_BASE) $(OPT) $(SANFLAGS)
+# Valgrind memcheck client requests (src/memcheck.h), when the header is there.
+HASH := \#
+VALGRIND_CFLAGS := $(shell echo '$(HASH)include <valgrind/memcheck.h>' | $(CC) -E - >/dev/null 2>&1 && echo -DMGC_VALGRIND)
+
+CFLAGS  += $(CFLAGS_BASE) $(OPT) $(SANFLAGS) $(VALGRIND_CFLAGS)
 
 # Quiet by default; make V=1 shows every command.
 ifeq ($(V),1)
@@ -73,6 +82,12 @@ $(BUILD)/tests/test_workloads: tests/test_workloads.c $(WORKLOAD_SOURCES) tests/
 	$(call say,TEST    $@)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -DBACKEND_MGC -Ibench tests/test_workloads.c $(WORKLOAD_SOURCES) tests/harness.c -o $@ $(BUILD)/libmgc.a $(LDLIBS)
 
+# Uses of freed objects that tests/run.sh expects Valgrind to report.
+$(BUILD)/tests/memcheck_use_after_free: tests/memcheck_use_after_free.c $(BUILD)/libmgc.a
+	@mkdir -p $(dir $@)
+	$(call say,TEST    $@)
+	$(Q)$(CC) $(CFLAGS) -O0 -MMD -MP $< -o $@ $(BUILD)/libmgc.a $(LDLIBS)
+
 # A shared library the root tests open with dlopen.
 $(BUILD)/tests/libroot.so: tests/libroot.c
 	@mkdir -p $(dir $@)
@@ -84,8 +99,9 @@ $(BUILD)/tools/gen_sizeclasses: tools/gen_sizeclasses.c
 	$(call say,TOOL    $@)
 	$(Q)$(CC) -std=c11 -O2 -Wall -Wextra -Werror $< -o $@
 
-test: all $(TESTS) $(BUILD)/tools/gen_sizeclasses $(BUILD)/tests/libroot.so
-	@BUILD=$(BUILD) EXAMPLE_CFLAGS="$(SANFLAGS)" sh tests/run.sh $(TESTS)
+test: all $(TESTS) $(BUILD)/tools/gen_sizeclasses $(BUILD)/tests/libroot.so $(BUILD)/tests/memcheck_use_after_free
+	@BUILD=$(BUILD) EXAMPLE_CFLAGS="$(SANFLAGS)" VALGRIND_CHECKS=$(if $(SANFLAGS),0,$(if $(VALGRIND_CFLAGS),1,0)) \
+		sh tests/run.sh $(TESTS)
 
 sizeclasses: $(BUILD)/tools/gen_sizeclasses
 	$< > src/sizeclasses.c

@@ -17,7 +17,7 @@
  * back and forgets its tiny block, so that no block stays pinned by the
  * allocator itself and every span is swept.
  */
-#include "mgc_internal.h"
+#include "memcheck.h"
 
 /* Never written: the fast paths only write after finding room, and an empty
  * cache never has any. */
@@ -147,6 +147,9 @@ static bool load_window(struct alloc_slot *slot, struct span *s, size_t w)
     slot->window_base = s->start + w * 64 * (uintptr_t)s->elem_size;
     slot->window = free_bits;
     slot->window_loaded += (uint64_t)count_bits(free_bits);
+    if (memcheck_active())
+        for (uint64_t bits = free_bits; bits; bits &= bits - 1)
+            memcheck_defined(slot->window_base + (uintptr_t)__builtin_ctzll(bits) * s->elem_size, s->elem_size);
     return true;
 }
 
@@ -154,6 +157,8 @@ static bool load_window(struct alloc_slot *slot, struct span *s, size_t w)
  * when the window was loaded, and are not. */
 static void drop_window(struct alloc_slot *slot)
 {
+    if (memcheck_active() && slot->span)
+        memcheck_slots_no_access(slot->span, slot->word_index, slot->window);
     slot->window_loaded -= (uint64_t)count_bits(slot->window);
     slot->window = 0;
 }

@@ -13,7 +13,7 @@
  * allocation window if the window covers it. Other small objects go through
  * their central list (central.c), large ones back to the page heap.
  */
-#include "mgc_internal.h"
+#include "memcheck.h"
 
 /* Frees by a thread that could not get a cache (out of memory). */
 static uint64_t cacheless_frees, cacheless_freed_bytes;
@@ -109,7 +109,10 @@ static inline __attribute__((always_inline)) bool free_in_own_span(struct cache 
     zero_object((void *)address, s->elem_size);
     store_relaxed64(&s->alloc_bits[w], allocated & ~bit);
     struct alloc_slot *slot = &c->slots[s->span_class];
-    if (slot->word_index == w) {
+    /* Under Valgrind the slot stays out of the window, inaccessible until
+     * a later window takes it in: a use after this free is then reported. */
+    memcheck_no_access(address, s->elem_size);
+    if (slot->word_index == w && !memcheck_active()) {
         store_relaxed(&slot->window, slot->window | bit);
         store_relaxed(&slot->window_loaded, slot->window_loaded + 1);
     }

@@ -1,7 +1,11 @@
 /*
  * init.c: bringing mgc up, once, on the first call from any thread.
  */
-#include "mgc_internal.h"
+#include "memcheck.h"
+
+#ifdef MGC_VALGRIND
+bool memcheck_running;
+#endif
 
 bool runtime_initialized;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -64,6 +68,7 @@ static void after_fork_child(void)
 
 static void initialize(void)
 {
+    memcheck_detect();
     debug_parse_environment();
     central_init();
     world_init();

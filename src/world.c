@@ -44,6 +44,33 @@ static uint32_t world_epoch; /* odd: stopped */
 static sem_t acknowledgements;
 static struct sigaction installed_action;
 
+/* POSIX has sem_post and sem_wait synchronize memory; the fences say so
+ * where the acknowledgements carry the parked threads' records. Thread
+ * Sanitizer, which refuses fences, knows semaphores already. */
+#ifdef __SANITIZE_THREAD__
+#define semaphore_fence(order) ((void)0)
+#else
+#define semaphore_fence(order) __atomic_thread_fence(order)
+#endif
+
+/* ThreadSanitizer lists the loaded objects, under the loader's lock, the
+ * first time it symbolizes a report. A report made while the collector holds
+ * that lock with the world stopped (roots.c) would then wait for the
+ * collector, and the collector for the reporting thread, for ever: have the
+ * list made at start-up instead. (An object loaded later is listed again at
+ * the next report that names it; a report naming one only while the world is
+ * stopped can still hang.) */
+#ifdef __SANITIZE_THREAD__
+#include <sanitizer/common_interface_defs.h>
+static void sanitizer_list_objects_now(void)
+{
+    char text[32];
+    __sanitizer_symbolize_pc((void *)(uintptr_t)&world_init, "%p", text, sizeof text);
+}
+#else
+static void sanitizer_list_objects_now(void) {}
+#endif
+
 /* ---- Futex ------------------------------------------------------------------------------- */
 
 static void futex_wait(uint32_t *address, uint32_t expected)
@@ -67,7 +94,7 @@ static void park(struct thread_record *self, uintptr_t stack_pointer)
         return;
     self->stack_pointer = stack_pointer;
     self->parked_epoch = epoch;
-    __atomic_thread_fence(__ATOMIC_RELEASE);
+    semaphore_fence(__ATOMIC_RELEASE);
     sem_post(&acknowledgements);
     while (__atomic_load_n(&world_epoch, __ATOMIC_ACQUIRE) == epoch)
         futex_wait(&world_epoch, epoch);
@@ -133,12 +160,16 @@ void world_stop(void)
                      "choose another with MGC_SUSPEND_SIGNAL\n", suspend_signal);
         abort();
     }
+    /* Only a thread that parks for this stop has a stack to scan. Cleared
+     * before the epoch turns odd: a thread parks only once it reads an odd
+     * epoch, so its own store of the field comes after this one (and a
+     * thread sanitizer sees the order through the epoch's atomics). */
+    for (struct thread_record *t = thread_list; t; t = t->next)
+        t->stack_pointer = 0;
     __atomic_add_fetch(&world_epoch, 1, __ATOMIC_ACQ_REL);
     struct thread_record *self = mgc_tls.record;
     unsigned signalled = 0;
     for (struct thread_record *t = thread_list; t; t = t->next) {
-        /* Only a thread that parks for this stop has a stack to scan. */
-        t->stack_pointer = 0;
         if (t == self)
             continue;
         if (pthread_kill(t->thread, suspend_signal) == 0)
@@ -148,7 +179,7 @@ void world_stop(void)
         if (sem_wait(&acknowledgements) == 0)
             signalled--;
     }
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    semaphore_fence(__ATOMIC_ACQUIRE);
 }
 
 void world_start(void)
@@ -400,6 +431,7 @@ void world_init(void)
         else
             write_stderr("mgc: MGC_SUSPEND_SIGNAL: bad signal \"%s\"; using %d (SIGPWR)\n", text, SIGPWR);
     }
+    sanitizer_list_objects_now();
     sem_init(&acknowledgements, 0, 0);
     pthread_key_create(&exit_key, thread_exit_destructor);
     memset(&installed_action, 0, sizeof installed_action);
