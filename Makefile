@@ -51,6 +51,19 @@ OBJECTS := $(SOURCES:src/%.c=$(BUILD)/obj/%.o)
 TEST_SOURCES := $(wildcard tests/test_*.c)
 TESTS   := $(TEST_SOURCES:tests/%.c=$(BUILD)/tests/%)
 
+# Under ThreadSanitizer: the threaded tests, and of test_gc the cases with
+# threads that ThreadSanitizer can run (README, "ThreadSanitizer"). The
+# deadlock detector tracks at most 64 locks held at once; the fork handler
+# holds one per span class.
+ifeq ($(TSAN),1)
+TESTS   := $(addprefix $(BUILD)/tests/,test_threads test_free test_finalize test_gc)
+TEST_ENV := TSAN_OPTIONS="$${TSAN_OPTIONS:+$$TSAN_OPTIONS:}detect_deadlocks=0" \
+	ONLY_test_threads="two_threads four_threads exited_threads_keep_their_counts" \
+	ONLY_test_gc="two_threads_wanting_a_collection_get_one concurrent_explicit_collections_do_not_deadlock \
+	threads_come_and_go_while_collections_run registered_thread_stack_is_a_root suspend_signal_from_environment \
+	two_markers_lose_no_pushed_work collection_without_memory_for_work_blocks_marks_everything"
+endif
+
 .PHONY: all test bench install clean sizeclasses
 all: $(BUILD)/libmgc.a $(BUILD)/libmgc.so
 
@@ -100,7 +113,7 @@ $(BUILD)/tools/gen_sizeclasses: tools/gen_sizeclasses.c
 	$(Q)$(CC) -std=c11 -O2 -Wall -Wextra -Werror $< -o $@
 
 test: all $(TESTS) $(BUILD)/tools/gen_sizeclasses $(BUILD)/tests/libroot.so $(BUILD)/tests/memcheck_use_after_free
-	@BUILD=$(BUILD) EXAMPLE_CFLAGS="$(SANFLAGS)" VALGRIND_CHECKS=$(if $(SANFLAGS),0,$(if $(VALGRIND_CFLAGS),1,0)) \
+	@$(TEST_ENV) BUILD=$(BUILD) EXAMPLE_CFLAGS="$(SANFLAGS)" VALGRIND_CHECKS=$(if $(SANFLAGS),0,$(if $(VALGRIND_CFLAGS),1,0)) \
 		sh tests/run.sh $(TESTS)
 
 sizeclasses: $(BUILD)/tools/gen_sizeclasses

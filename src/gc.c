@@ -165,7 +165,7 @@ void gc_collect(enum gc_reason reason, size_t upcoming_bytes)
     runtime_ensure_init();
     uint64_t seen = __atomic_load_n(&cycles_started, __ATOMIC_ACQUIRE);
     if (reason == GC_EXPLICIT) {
-        pthread_mutex_lock(&gc_lock);
+        lock_stoppable(&gc_lock);
     } else if (pthread_mutex_trylock(&gc_lock) != 0) {
         return; /* another thread is collecting; it will stop this one too */
     }
@@ -240,7 +240,7 @@ void mgc_collect(void)
 int mgc_set_gc_percent(int percent)
 {
     runtime_ensure_init();
-    pthread_mutex_lock(&gc_lock);
+    lock_stoppable(&gc_lock);
     int previous = gc_percent;
     store_relaxed(&gc_percent, percent < 0 ? -1 : percent);
     set_goal(totals.heap_marked);
@@ -251,7 +251,7 @@ int mgc_set_gc_percent(int percent)
 size_t mgc_set_memory_limit(size_t bytes)
 {
     runtime_ensure_init();
-    pthread_mutex_lock(&gc_lock);
+    lock_stoppable(&gc_lock);
     size_t previous = memory_limit;
     store_relaxed(&memory_limit, bytes);
     set_goal(totals.heap_marked);
@@ -261,7 +261,7 @@ size_t mgc_set_memory_limit(size_t bytes)
 
 void gc_read_stats(struct mgc_stats *out)
 {
-    pthread_mutex_lock(&gc_lock);
+    lock_stoppable(&gc_lock);
     out->next_gc = totals.next_gc;
     out->num_gc = totals.num_gc;
     out->pause_total_ns = totals.pause_total_ns;

@@ -16,10 +16,10 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
  * threads that did not come along. */
 static void before_fork(void)
 {
-    pthread_mutex_lock(&gc_lock);
+    lock_stoppable(&gc_lock);
     pthread_mutex_lock(&launch_lock); /* no thread of mgc's half started */
-    pthread_mutex_lock(&roots_lock);
-    pthread_mutex_lock(&threads_lock);
+    lock_stoppable(&roots_lock);
+    lock_stoppable(&threads_lock);
     pthread_mutex_lock(&finalizer_lock);
     sweep_block_for_fork();
     for (size_t i = 0; i < NUM_SPAN_CLASSES; i++)
@@ -59,7 +59,7 @@ static void after_fork_child(void)
     mark_after_fork_child();
     sweep_after_fork_child();
     finalizers_after_fork_child();
-    pthread_mutex_lock(&threads_lock);
+    lock_stoppable(&threads_lock);
     busy_begin();
     cache_after_fork_child();
     busy_end();

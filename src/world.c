@@ -71,6 +71,16 @@ static void sanitizer_list_objects_now(void)
 static void sanitizer_list_objects_now(void) {}
 #endif
 
+void lock_stoppable(pthread_mutex_t *lock)
+{
+#ifdef __SANITIZE_THREAD__
+    while (pthread_mutex_trylock(lock) != 0)
+        usleep(50);
+#else
+    pthread_mutex_lock(lock);
+#endif
+}
+
 /* ---- Futex ------------------------------------------------------------------------------- */
 
 static void futex_wait(uint32_t *address, uint32_t expected)
@@ -319,7 +329,7 @@ bool thread_ensure_registered(void)
     uintptr_t low, high;
     /* Under threads_lock, which fork's prepare handler takes: the C library
      * may allocate here (see launch_lock). */
-    pthread_mutex_lock(&threads_lock);
+    lock_stoppable(&threads_lock);
     if (!stack_bounds(&low, &high)) {
         pthread_mutex_unlock(&threads_lock);
         errno = ENOMEM;
@@ -361,7 +371,7 @@ void thread_unregister_current(void)
     if (c != &empty_cache)
         cache_retire(c);
     mgc_tls.cache = &empty_cache;
-    pthread_mutex_lock(&threads_lock);
+    lock_stoppable(&threads_lock);
     struct thread_record **link = &thread_list;
     while (*link != r)
         link = &(*link)->next;

@@ -130,6 +130,16 @@ static bool run_case(const struct test_case *c)
     return ok;
 }
 
+/* Is name one of the space-separated words of list? */
+static bool listed(const char *list, const char *name)
+{
+    size_t length = strlen(name);
+    for (const char *p = list; (p = strstr(p, name)) != NULL; p += length)
+        if ((p == list || p[-1] == ' ') && (p[length] == ' ' || p[length] == 0))
+            return true;
+    return false;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1) {
@@ -141,8 +151,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "no case named %s\n", argv[1]);
         return 2;
     }
+    /* TEST_ONLY="a b c": run only the cases named (make test TSAN=1). */
+    const char *only = getenv("TEST_ONLY");
     int passed = 0, failed = 0;
     for (int i = 0; i < ncases; i++) {
+        if (only && *only && !listed(only, cases[i].name))
+            continue;
         if (run_case(&cases[i]))
             passed++;
         else

@@ -11,7 +11,9 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}print_stacktrace=1"
 out=$(mktemp)
 for t in "$@"; do
     echo "== $t"
-    "$t" > "$out" 2>&1
+    # ONLY_<binary>="case ...": run only those cases of it (TSAN=1).
+    eval "only=\${ONLY_$(basename "$t"):-}"
+    TEST_ONLY="$only" "$t" > "$out" 2>&1
     cat "$out"
     line=$(tail -n 1 "$out")
     p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
