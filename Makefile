@@ -59,7 +59,7 @@ ifeq ($(TSAN),1)
 TESTS   := $(addprefix $(BUILD)/tests/,test_threads test_free test_finalize test_gc)
 TEST_ENV := TSAN_OPTIONS="$${TSAN_OPTIONS:+$$TSAN_OPTIONS:}detect_deadlocks=0" \
 	ONLY_test_threads="two_threads four_threads exited_threads_keep_their_counts" \
-	ONLY_test_gc="two_threads_wanting_a_collection_get_one concurrent_explicit_collections_do_not_deadlock \
+	ONLY_test_gc="two_threads_wanting_a_collection_get_one concurrent_explicit_collections_do_not_deadlock a_thread_that_only_collects_is_registered \
 	threads_come_and_go_while_collections_run registered_thread_stack_is_a_root suspend_signal_from_environment \
 	two_markers_lose_no_pushed_work collection_without_memory_for_work_blocks_marks_everything"
 endif

@@ -159,7 +159,8 @@ void mgc_set_finalizer_mode(int mode);
  * mgc_add_roots.
  *
  * A thread is registered automatically the first time it calls into mgc
- * (any allocation or free, or mgc_init, mgc_base, mgc_usable_size), and
+ * (any allocation or free, or mgc_init, mgc_collect, mgc_base,
+ * mgc_usable_size), and
  * unregistered automatically when it exits. A thread that holds mgc pointers
  * but never calls mgc must call mgc_register_thread().
  *

@@ -163,6 +163,13 @@ static void trace(const struct cycle *cycle, uint64_t pause_ns, uint64_t end_ns)
 void gc_collect(enum gc_reason reason, size_t upcoming_bytes)
 {
     runtime_ensure_init();
+    /* This thread may sweep below without gc_lock, and another thread's
+     * collection may then stop the world: only a registered thread is
+     * stopped (after its busy stretch) rather than left sweeping while that
+     * collection flips the sweep phases. (ThreadSanitizer saw the race: a
+     * thread that only ever called mgc_collect, never registered, sweeping
+     * in heap_sweep_one_large while another flipped heap.large_phase.) */
+    bool may_sweep = thread_ensure_registered();
     uint64_t seen = __atomic_load_n(&cycles_started, __ATOMIC_ACQUIRE);
     if (reason == GC_EXPLICIT) {
         lock_stoppable(&gc_lock);
@@ -176,7 +183,7 @@ void gc_collect(enum gc_reason reason, size_t upcoming_bytes)
         done_already = true;
     if (done_already) {
         pthread_mutex_unlock(&gc_lock);
-        if (reason == GC_EXPLICIT) {
+        if (reason == GC_EXPLICIT && may_sweep) {
             busy_begin();
             sweep_finish();
             busy_end();
@@ -212,7 +219,7 @@ void gc_collect(enum gc_reason reason, size_t upcoming_bytes)
     if (cycle.finalizers_queued)
         finalizers_wake();
 
-    if (reason != GC_AUTOMATIC) {
+    if (reason != GC_AUTOMATIC && may_sweep) {
         busy_begin();
         sweep_finish();
         busy_end();

@@ -342,6 +342,27 @@ static void *explicit_collect(void *unused)
     return NULL;
 }
 
+/* A thread whose only call into mgc is mgc_collect may sweep after it,
+ * outside the collection lock: it must be registered, so that another
+ * thread's collection stops it rather than flipping the sweep phases under
+ * it. (Before the fix: mgc_unregister_thread returned MGC_EINVAL here.) */
+static void *collect_only(void *unused)
+{
+    (void)unused;
+    mgc_collect();
+    return (void *)(intptr_t)mgc_unregister_thread();
+}
+
+TEST(a_thread_that_only_collects_is_registered)
+{
+    mgc_init();
+    pthread_t t;
+    void *result;
+    CHECK(pthread_create(&t, NULL, collect_only, NULL) == 0);
+    pthread_join(t, &result);
+    CHECK_EQ((intptr_t)result, 0);
+}
+
 TEST(concurrent_explicit_collections_do_not_deadlock)
 {
     pthread_t t[4];
