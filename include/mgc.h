@@ -286,7 +286,7 @@ mgc_event_fn mgc_set_event_hook(mgc_event_fn fn);
  *
  * A thread is registered automatically the first time it calls into mgc
  * (any allocation, reallocation or free, mgc_free(NULL) included, or
- * mgc_init, mgc_base, mgc_usable_size), and unregistered automatically when
+ * mgc_init, mgc_collect, mgc_base, mgc_usable_size), and unregistered automatically when
  * it exits. A thread that holds mgc pointers but never calls mgc must call
  * mgc_register_thread(). Registration finds the thread's stack; the main
  * thread's is found even where /proc is not mounted.

@@ -17,7 +17,7 @@
  * back and forgets its tiny block, so that no block stays pinned by the
  * allocator itself and every span is swept.
  */
-#include "mgc_internal.h"
+#include "memcheck.h"
 
 /* Never written: the fast paths only write after finding room, and an empty
  * cache never has any. */
@@ -71,7 +71,7 @@ void cache_correct_totals_locked(int64_t objects, int64_t bytes)
 
 void cache_sum_counters(struct cache_counters *out)
 {
-    pthread_mutex_lock(&threads_lock);
+    lock_stoppable(&threads_lock);
     cache_sum_counters_locked(out);
     pthread_mutex_unlock(&threads_lock);
 }
@@ -89,7 +89,7 @@ static void retire_locked(struct cache *c)
 
 void cache_retire(struct cache *c)
 {
-    pthread_mutex_lock(&threads_lock);
+    lock_stoppable(&threads_lock);
     retire_locked(c);
     pthread_mutex_unlock(&threads_lock);
 }
@@ -136,7 +136,7 @@ struct cache *cache_get(void)
         return c;
     if (!thread_ensure_registered())
         return NULL;
-    pthread_mutex_lock(&threads_lock);
+    lock_stoppable(&threads_lock);
     c = spare_caches;
     if (c)
         spare_caches = c->next_live;
@@ -165,8 +165,12 @@ static bool load_window(struct alloc_slot *slot, struct span *s, size_t w)
     slot->word_index = w;
     slot->alloc_word = &s->alloc_bits[w];
     slot->window_base = s->start + w * 64 * (uintptr_t)s->elem_size;
-    slot->window = free_bits;
-    slot->window_loaded += (uint64_t)count_bits(free_bits);
+    /* Relaxed stores: mgc_read_stats reads both from other threads. */
+    store_relaxed(&slot->window, free_bits);
+    store_relaxed(&slot->window_loaded, slot->window_loaded + (uint64_t)count_bits(free_bits));
+    if (memcheck_active())
+        for (uint64_t bits = free_bits; bits; bits &= bits - 1)
+            memcheck_defined(slot->window_base + (uintptr_t)__builtin_ctzll(bits) * s->elem_size, s->elem_size);
     return true;
 }
 
@@ -174,8 +178,10 @@ static bool load_window(struct alloc_slot *slot, struct span *s, size_t w)
  * when the window was loaded, and are not. */
 static void drop_window(struct alloc_slot *slot)
 {
-    slot->window_loaded -= (uint64_t)count_bits(slot->window);
-    slot->window = 0;
+    if (memcheck_active() && slot->span)
+        memcheck_slots_no_access(slot->span, slot->word_index, slot->window);
+    store_relaxed(&slot->window_loaded, slot->window_loaded - (uint64_t)count_bits(slot->window));
+    store_relaxed(&slot->window, 0);
 }
 
 bool cache_refill(struct cache *c, unsigned span_class)

@@ -20,7 +20,7 @@
  * Every function here runs inside a busy stretch (world.c): a thread holding
  * a central lock is never stopped by the collector.
  */
-#include "mgc_internal.h"
+#include "memcheck.h"
 
 struct central centrals[NUM_SPAN_CLASSES];
 
@@ -248,6 +248,7 @@ void *central_alloc_object(unsigned span_class)
         }
     }
     uintptr_t p = s->start + index * s->elem_size;
+    memcheck_defined(p, s->elem_size);
     if (unlikely(debug.poison))
         poison_check_slot(s, p);
     if (s->needs_zero)
@@ -282,6 +283,7 @@ bool central_free_object(struct span *s, unsigned span_class, uintptr_t p, size_
             report_bad_pointer("free", (void *)p, "object is not allocated (double free?)");
         }
         memset((void *)p, unlikely(debug.poison) ? POISON_BYTE : 0, s->elem_size);
+        memcheck_no_access(p, s->elem_size);
         store_relaxed64(&s->alloc_bits[w], load_relaxed64(&s->alloc_bits[w]) & ~bit);
         /* If it was marked and its span is not swept yet, sweeping must not
          * bring it back. */
@@ -311,6 +313,8 @@ bool central_free_object(struct span *s, unsigned span_class, uintptr_t p, size_
         pthread_mutex_unlock(&c->lock);
         report_bad_pointer("free", (void *)p, "object is not allocated (double free?)");
     }
+    /* Inaccessible before the holder can see the free and reuse the slot. */
+    memcheck_no_access(p, s->elem_size);
     uint64_t before = __atomic_fetch_or(&s->freed_bits[w], bit, __ATOMIC_ACQ_REL);
     pthread_mutex_unlock(&c->lock);
     if (before & bit)

@@ -191,9 +191,17 @@ static void trace(const struct cycle *cycle, uint64_t pause_ns, uint64_t end_ns)
 
 static void collect(enum gc_reason reason, size_t upcoming_bytes)
 {
+    /* This thread may sweep below without gc_lock, and another thread's
+     * collection may then stop the world: only a registered thread is
+     * stopped (after its busy stretch) rather than left sweeping while that
+     * collection flips the sweep phases (gc_collect registered it if it
+     * could). ThreadSanitizer saw the race: a thread that only ever called
+     * mgc_collect, never registered, sweeping in heap_sweep_one_large while
+     * another flipped heap.large_phase. */
+    bool may_sweep = mgc_tls.record != NULL;
     uint64_t seen = __atomic_load_n(&cycles_started, __ATOMIC_ACQUIRE);
     if (reason == GC_EXPLICIT) {
-        pthread_mutex_lock(&gc_lock);
+        lock_stoppable(&gc_lock);
     } else if (pthread_mutex_trylock(&gc_lock) != 0) {
         return; /* another thread is collecting; it will stop this one too */
     }
@@ -204,7 +212,7 @@ static void collect(enum gc_reason reason, size_t upcoming_bytes)
         done_already = true;
     if (done_already) {
         pthread_mutex_unlock(&gc_lock);
-        if (reason == GC_EXPLICIT) {
+        if (reason == GC_EXPLICIT && may_sweep) {
             busy_begin();
             sweep_finish();
             busy_end();
@@ -248,7 +256,7 @@ static void collect(enum gc_reason reason, size_t upcoming_bytes)
     if (cycle.finalizers_queued)
         finalizers_wake();
 
-    if (reason != GC_AUTOMATIC) {
+    if (reason != GC_AUTOMATIC && may_sweep) {
         busy_begin();
         sweep_finish();
         busy_end();
@@ -356,7 +364,7 @@ void mgc_collect(void)
 int mgc_set_gc_percent(int percent)
 {
     runtime_ensure_init();
-    pthread_mutex_lock(&gc_lock);
+    lock_stoppable(&gc_lock);
     int previous = gc_percent;
     store_relaxed(&gc_percent, percent < 0 ? -1 : percent);
     set_goal(totals.heap_marked);
@@ -367,7 +375,7 @@ int mgc_set_gc_percent(int percent)
 size_t mgc_set_memory_limit(size_t bytes)
 {
     runtime_ensure_init();
-    pthread_mutex_lock(&gc_lock);
+    lock_stoppable(&gc_lock);
     size_t previous = memory_limit;
     store_relaxed(&memory_limit, bytes);
     set_goal(totals.heap_marked);
@@ -377,7 +385,7 @@ size_t mgc_set_memory_limit(size_t bytes)
 
 void gc_read_stats(struct mgc_stats *out)
 {
-    pthread_mutex_lock(&gc_lock);
+    lock_stoppable(&gc_lock);
     out->next_gc = totals.next_gc;
     out->num_gc = totals.num_gc;
     out->pause_total_ns = totals.pause_total_ns;

@@ -24,7 +24,7 @@
  *
  * One lock guards all of it; the fast paths never come here.
  */
-#include "mgc_internal.h"
+#include "memcheck.h"
 
 #define FREE_LIST_PAGES 128 /* runs shorter than this have a list per length */
 #define ARENA_HINT_START ((uintptr_t)0x2000 << 32)
@@ -220,7 +220,7 @@ static bool span_init_for_class(struct span *s, unsigned span_class)
     s->alloc_bits = bits;
     s->freed_bits = bits + stride;
     s->mark_bytes = (uint8_t *)(bits + 2 * stride);
-    s->owner = NULL;
+    store_relaxed(&s->owner, (struct cache *)NULL); /* read unlocked through stale free hints (free.c) */
     s->allocated_count = 0;
     s->needs_zero = false;
     return true;
@@ -626,10 +626,16 @@ struct span *heap_alloc_span(size_t npages, unsigned span_class, bool skip_zero,
     store_relaxed(&s->state, SPAN_IN_USE);
     pthread_mutex_unlock(&heap.lock);
 
+    /* Free pages are inaccessible under Valgrind (free_span_locked). */
+    memcheck_writable(s->start, span_bytes(s));
     if (unlikely(debug.poison))
         poison_take_span(s, arena_of(s->start));
     else if (!skip_zero)
         zero_dirty_pages(s->start, npages);
+    if (!s->large)
+        memcheck_no_access(s->start, span_bytes(s)); /* free slots, until a window takes them */
+    else if (!skip_zero)
+        memcheck_defined(s->start, span_bytes(s));
     return s;
 }
 
@@ -666,6 +672,7 @@ static void free_span_locked(struct span *s, struct pending_unmap *unmap, bool z
     heap.counters.heap_inuse -= span_bytes(s);
     heap.counters.heap_free += span_bytes(s);
     page_bits_assign(s->start, s->npages, PAGE_DIRTY, !zeroed);
+    memcheck_no_access(s->start, span_bytes(s));
     store_relaxed(&s->state, SPAN_FREE);
     free_runs_insert(s);
     /* Keep free pages for reuse; give back a large excess at once (a big

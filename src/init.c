@@ -3,6 +3,11 @@
  */
 #include "mgc_internal.h"
 #include "weak.h"
+#include "memcheck.h"
+
+#ifdef MGC_VALGRIND
+bool memcheck_running;
+#endif
 
 bool runtime_initialized;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -13,10 +18,10 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
  * threads that did not come along. */
 static void before_fork(void)
 {
-    pthread_mutex_lock(&gc_lock);
+    lock_stoppable(&gc_lock);
     pthread_mutex_lock(&launch_lock); /* no thread of mgc's half started */
-    pthread_mutex_lock(&roots_lock);
-    pthread_mutex_lock(&threads_lock);
+    lock_stoppable(&roots_lock);
+    lock_stoppable(&threads_lock);
     pthread_mutex_lock(&finalizer_lock);
     pthread_mutex_lock(&weak_lock);
     sweep_block_for_fork();
@@ -58,7 +63,7 @@ static void after_fork_child(void)
     mark_after_fork_child();
     sweep_after_fork_child();
     finalizers_after_fork_child();
-    pthread_mutex_lock(&threads_lock);
+    lock_stoppable(&threads_lock);
     busy_begin();
     cache_after_fork_child();
     fork_adopt_orphaned_spans();
@@ -68,6 +73,7 @@ static void after_fork_child(void)
 
 static void initialize(void)
 {
+    memcheck_detect();
     debug_parse_environment();
     central_init();
     world_init();

@@ -30,7 +30,7 @@
  */
 #include <unistd.h>
 
-#include "mgc_internal.h"
+#include "memcheck.h"
 
 #define WORK_BLOCK_ITEMS 254
 #define MARK_CHUNK ((uintptr_t)2 << 10)
@@ -119,7 +119,7 @@ static void publish_locked(struct work_block *b)
 {
     b->next = pool.full;
     pool.full = b;
-    pool.full_count++;
+    store_relaxed(&pool.full_count, pool.full_count + 1); /* read unlocked by spinners */
     pthread_cond_signal(&pool.work_ready);
 }
 
@@ -215,9 +215,11 @@ static void share_half(struct marker *m)
     pthread_mutex_unlock(&pool.lock);
 }
 
-/* Reads words the program never handed over: exempt from AddressSanitizer.
- * scan_range has it, and so do drain and push_work_slow, which inline it. */
-#define READS_FOREIGN_MEMORY __attribute__((no_sanitize("address")))
+/* Reads words the program never handed over: exempt from AddressSanitizer,
+ * and from ThreadSanitizer (data segments may be written by threads mgc
+ * never stops, such as the sanitizer's own). scan_range has it, and so do
+ * drain and push_work_slow, which inline it. */
+#define READS_FOREIGN_MEMORY __attribute__((no_sanitize("address", "thread")))
 
 /* What a marking thread counts as it marks, kept in registers while it
  * scans and added to its marker afterwards. With byte marks an object that
@@ -334,7 +336,7 @@ static NOINLINE bool refill_from_pool(struct marker *m)
         if (pool.full) {
             struct work_block *got = pool.full;
             pool.full = got->next;
-            pool.full_count--;
+            store_relaxed(&pool.full_count, pool.full_count - 1);
             b->next = pool.empty; /* our empty block goes back */
             pool.empty = b;
             m->block = got;
@@ -345,9 +347,9 @@ static NOINLINE bool refill_from_pool(struct marker *m)
             pthread_mutex_unlock(&pool.lock);
             return false;
         }
-        pool.idle++;
+        store_relaxed(&pool.idle, pool.idle + 1);
         if (pool.idle == pool.workers) {
-            pool.done = true;
+            store_relaxed(&pool.done, true);
             pthread_cond_broadcast(&pool.work_ready);
             pthread_mutex_unlock(&pool.lock);
             return false;
@@ -363,7 +365,7 @@ static NOINLINE bool refill_from_pool(struct marker *m)
         pthread_mutex_lock(&pool.lock);
         if (!pool.full && !pool.done)
             pthread_cond_wait(&pool.work_ready, &pool.lock);
-        pool.idle--;
+        store_relaxed(&pool.idle, pool.idle - 1);
     }
 }
 
@@ -436,9 +438,9 @@ READS_FOREIGN_MEMORY static void drain(struct marker *m)
  * idle for good, so that termination does not wait for it. Pool lock held. */
 static void leave_without_work_locked(void)
 {
-    pool.idle++;
+    store_relaxed(&pool.idle, pool.idle + 1);
     if (pool.idle == pool.workers) {
-        pool.done = true;
+        store_relaxed(&pool.done, true);
         pthread_cond_broadcast(&pool.work_ready);
     }
 }
@@ -486,8 +488,10 @@ static void *mark_helper(void *argument)
         if (!m.block)
             leave_without_work_locked();
         pthread_mutex_unlock(&pool.lock);
+        memcheck_reports_off();
         if (m.block)
             drain(&m);
+        memcheck_reports_on();
         finish_marker(&m);
         pthread_mutex_lock(&pool.lock);
         pool.helpers_running--;
@@ -667,8 +671,8 @@ void mark_heap(const struct root_range *roots, size_t nroots, struct mark_result
         reserve_block.count = 0;
     }
     pool.workers = workers;
-    pool.idle = 0;
-    pool.done = false;
+    store_relaxed(&pool.idle, 0);
+    store_relaxed(&pool.done, false);
     pool.marked_bytes = pool.marked_objects = 0;
     pool.helpers_running = workers - 1;
     pool.phase++;
@@ -676,7 +680,9 @@ void mark_heap(const struct root_range *roots, size_t nroots, struct mark_result
     pthread_mutex_unlock(&pool.lock);
 
     struct mark_context ctx = {roots, nroots, &m};
+    memcheck_reports_off();
     mark_roots(&ctx);
+    memcheck_reports_on();
     finish_marker(&m);
 
     pthread_mutex_lock(&pool.lock);

@@ -677,6 +677,13 @@ struct thread_record {
 extern struct thread_record *thread_list INTERNAL;
 extern pthread_mutex_t threads_lock INTERNAL;
 
+/* Take gc_lock, threads_lock or roots_lock, which a collector holds while
+ * it waits for every thread to stop. Under ThreadSanitizer a thread blocked
+ * in pthread_mutex_lock takes no signal until it has the lock (the
+ * sanitizer holds asynchronous signals back until a call it knows may
+ * block), so there these locks are polled, with a sleep in between that
+ * lets the suspend signal in. Elsewhere, pthread_mutex_lock. */
+void lock_stoppable(pthread_mutex_t *lock) INTERNAL;
 void world_init(void) INTERNAL;
 /* The signal that stops threads (SIGPWR or MGC_SUSPEND_SIGNAL's). */
 int world_suspend_signal(void) INTERNAL;

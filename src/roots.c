@@ -64,8 +64,8 @@ static void stop_the_world_locked(struct walk *walk)
 {
     if (walk->stopped)
         return;
-    pthread_mutex_lock(&roots_lock);
-    pthread_mutex_lock(&threads_lock);
+    lock_stoppable(&roots_lock);
+    lock_stoppable(&threads_lock);
     world_stop();
     walk->stopped = true;
     segment_count = 0;
@@ -126,7 +126,7 @@ void mgc_add_roots(void *start, size_t size)
         return;
     }
     runtime_ensure_init();
-    pthread_mutex_lock(&roots_lock);
+    lock_stoppable(&roots_lock);
     if (reserve_one(&registered, registered_count, &registered_capacity))
         registered[registered_count++] = (struct root_range){s, e};
     else
@@ -139,7 +139,7 @@ void mgc_remove_roots(void *start, size_t size)
     if (!start || size == 0)
         return;
     uintptr_t s = (uintptr_t)start, e = range_end(s, size);
-    pthread_mutex_lock(&roots_lock);
+    lock_stoppable(&roots_lock);
     for (size_t i = 0; i < registered_count;) {
         struct root_range *r = &registered[i];
         if (r->end <= s || r->start >= e) {

@@ -8,7 +8,7 @@
  * hand out objects without clearing them. In poison mode (poison.c), free
  * slots hold the poison pattern instead, and needs_zero is always set.
  */
-#include "mgc_internal.h"
+#include "memcheck.h"
 
 void span_list_push(struct span_list *l, struct span *s, enum span_list_id id)
 {
@@ -59,7 +59,10 @@ uint64_t span_fold_freed_word(struct span *s, size_t w)
      * can go unnoticed. */
     for (uint64_t bits = freed; bits; bits &= bits - 1) {
         size_t i = w * 64 + (size_t)__builtin_ctzll(bits);
-        memset((void *)(s->start + i * s->elem_size), unlikely(debug.poison) ? POISON_BYTE : 0, s->elem_size);
+        uintptr_t slot = s->start + i * s->elem_size;
+        memcheck_writable(slot, s->elem_size);
+        memset((void *)slot, unlikely(debug.poison) ? POISON_BYTE : 0, s->elem_size);
+        memcheck_no_access(slot, s->elem_size);
     }
     store_relaxed64(&s->alloc_bits[w], load_relaxed64(&s->alloc_bits[w]) & ~freed);
     __atomic_fetch_and(&s->freed_bits[w], ~freed, __ATOMIC_RELEASE);
@@ -69,8 +72,13 @@ uint64_t span_fold_freed_word(struct span *s, size_t w)
 /* Zero slots [from, to) of s. */
 static void zero_slots(const struct span *s, size_t from, size_t to)
 {
-    if (to > from)
-        memset((void *)(s->start + from * s->elem_size), 0, (to - from) * s->elem_size);
+    if (to > from) {
+        uintptr_t start = s->start + from * s->elem_size;
+        size_t bytes = (to - from) * s->elem_size;
+        memcheck_writable(start, bytes);
+        memset((void *)start, 0, bytes);
+        memcheck_no_access(start, bytes);
+    }
 }
 
 void span_zero_free_slots(struct span *s)

@@ -24,7 +24,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "mgc_internal.h"
+#include "memcheck.h"
 
 static uint64_t swept_frees, swept_freed_bytes;
 
@@ -83,6 +83,7 @@ void sweep_span(struct span *s)
         uint64_t mark = marks_to_bits(s->mark_bytes + 64 * w);
         freed += (uint64_t)count_bits(alloc & ~mark);
         store_relaxed64(&s->alloc_bits[w], alloc & mark);
+        memcheck_slots_no_access(s, w, alloc & ~mark);
         if (unlikely(debug.poison))
             for (uint64_t dead = alloc & ~mark; dead; dead &= dead - 1)
                 poison_fill((void *)(s->start + (w * 64 + (size_t)__builtin_ctzll(dead)) * s->elem_size),

@@ -49,6 +49,43 @@ static sem_t acknowledgements;
 static struct sigaction installed_action;
 static uintptr_t os_page_size = 4096; /* the system's, from world_init */
 
+/* POSIX has sem_post and sem_wait synchronize memory; the fences say so
+ * where the acknowledgements carry the parked threads' records. Thread
+ * Sanitizer, which refuses fences, knows semaphores already. */
+#ifdef __SANITIZE_THREAD__
+#define semaphore_fence(order) ((void)0)
+#else
+#define semaphore_fence(order) __atomic_thread_fence(order)
+#endif
+
+/* ThreadSanitizer lists the loaded objects, under the loader's lock, the
+ * first time it symbolizes a report. A report made while the collector holds
+ * that lock with the world stopped (roots.c) would then wait for the
+ * collector, and the collector for the reporting thread, for ever: have the
+ * list made at start-up instead. (An object loaded later is listed again at
+ * the next report that names it; a report naming one only while the world is
+ * stopped can still hang.) */
+#ifdef __SANITIZE_THREAD__
+#include <sanitizer/common_interface_defs.h>
+static void sanitizer_list_objects_now(void)
+{
+    char text[32];
+    __sanitizer_symbolize_pc((void *)(uintptr_t)&world_init, "%p", text, sizeof text);
+}
+#else
+static void sanitizer_list_objects_now(void) {}
+#endif
+
+void lock_stoppable(pthread_mutex_t *lock)
+{
+#ifdef __SANITIZE_THREAD__
+    while (pthread_mutex_trylock(lock) != 0)
+        usleep(50);
+#else
+    pthread_mutex_lock(lock);
+#endif
+}
+
 /* ---- Futex ------------------------------------------------------------------------------- */
 
 static void futex_wait(uint32_t *address, uint32_t expected)
@@ -158,7 +195,7 @@ static void park(struct thread_record *self, uintptr_t stack_pointer)
         return;
     record_stacks(self, stack_pointer);
     self->parked_epoch = epoch;
-    __atomic_thread_fence(__ATOMIC_RELEASE);
+    semaphore_fence(__ATOMIC_RELEASE);
     sem_post(&acknowledgements);
     while (__atomic_load_n(&world_epoch, __ATOMIC_ACQUIRE) == epoch)
         futex_wait(&world_epoch, epoch);
@@ -433,18 +470,23 @@ void world_stop(void)
                      "choose another with MGC_SUSPEND_SIGNAL\n", suspend_signal);
         abort();
     }
-    uint32_t epoch = __atomic_add_fetch(&world_epoch, 1, __ATOMIC_ACQ_REL);
+    /* Only a thread that parks for this stop has a stack to scan. Cleared
+     * before the epoch turns odd: a thread parks only once it reads an odd
+     * epoch, so its own store of the field comes after this one (and a
+     * thread sanitizer sees the order through the epoch's atomics). The
+     * collecting thread recorded its stacks on entry (collector_record_stacks). */
     struct thread_record *self = mgc_tls.record;
+    for (struct thread_record *t = thread_list; t; t = t->next)
+        if (t != self)
+            t->stack_pointer = 0;
+    uint32_t epoch = __atomic_add_fetch(&world_epoch, 1, __ATOMIC_ACQ_REL);
     unsigned signalled = 0;
     for (struct thread_record **link = &thread_list; *link;) {
         struct thread_record *t = *link;
-        /* The collecting thread recorded its stacks on entry (collector_record_stacks). */
         if (t == self) {
             link = &t->next;
             continue;
         }
-        /* Only a thread that parks for this stop has a stack to scan. */
-        t->stack_pointer = 0;
         int error = signal_thread(t->thread, suspend_signal);
         if (error) {
             signal_failed(link, error);
@@ -454,7 +496,7 @@ void world_stop(void)
         link = &t->next;
     }
     wait_for_acknowledgements(self, epoch, signalled);
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    semaphore_fence(__ATOMIC_ACQUIRE);
     retire_dropped_threads();
 }
 
@@ -617,7 +659,7 @@ bool thread_ensure_registered(void)
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
     /* Under threads_lock, which fork's prepare handler takes: the C library
      * may allocate here (see launch_lock). */
-    pthread_mutex_lock(&threads_lock);
+    lock_stoppable(&threads_lock);
     if (!stack_bounds(&low, &high)) {
         pthread_mutex_unlock(&threads_lock);
         pthread_setcancelstate(cancel_state, NULL);
@@ -663,7 +705,7 @@ void thread_unregister_current(void)
     if (c != &empty_cache)
         cache_retire(c);
     mgc_tls.cache = &empty_cache;
-    pthread_mutex_lock(&threads_lock);
+    lock_stoppable(&threads_lock);
     struct thread_record **link = &thread_list;
     while (*link != r)
         link = &(*link)->next;
@@ -754,6 +796,7 @@ void world_init(void)
     long page = sysconf(_SC_PAGESIZE);
     if (page > 0)
         os_page_size = (uintptr_t)page;
+    sanitizer_list_objects_now();
     sem_init(&acknowledgements, 0, 0);
     pthread_key_create(&exit_key, thread_exit_destructor);
     memset(&installed_action, 0, sizeof installed_action);

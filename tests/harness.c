@@ -130,12 +130,12 @@ static bool run_case(const struct test_case *c)
     return ok;
 }
 
-/* Is name one of the comma-separated names of list? */
+/* Is name one of the names of list (separated by commas or spaces)? */
 static bool listed(const char *list, const char *name)
 {
     size_t length = strlen(name);
     for (const char *p = list; (p = strstr(p, name)) != NULL; p += length)
-        if ((p == list || p[-1] == ',') && (p[length] == ',' || p[length] == 0))
+        if ((p == list || p[-1] == ',' || p[-1] == ' ') && (p[length] == ',' || p[length] == ' ' || p[length] == 0))
             return true;
     return false;
 }
@@ -152,10 +152,14 @@ int main(int argc, char **argv)
         return 2;
     }
     /* HARNESS_SKIP=name,name,...: cases left out of this run (a rerun under
-     * a debug mode that turns off what they test). */
+     * a debug mode that turns off what they test). TEST_ONLY="a b c": run
+     * only the cases named (make test TSAN=1). */
     const char *skip = getenv("HARNESS_SKIP");
+    const char *only = getenv("TEST_ONLY");
     int passed = 0, failed = 0;
     for (int i = 0; i < ncases; i++) {
+        if (only && *only && !listed(only, cases[i].name))
+            continue;
         if (skip && listed(skip, cases[i].name)) {
             printf("skip %s\n", cases[i].name);
             continue;

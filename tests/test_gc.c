@@ -342,6 +342,27 @@ static void *explicit_collect(void *unused)
     return NULL;
 }
 
+/* A thread whose only call into mgc is mgc_collect may sweep after it,
+ * outside the collection lock: it must be registered, so that another
+ * thread's collection stops it rather than flipping the sweep phases under
+ * it. (Before the fix: mgc_unregister_thread returned MGC_EINVAL here.) */
+static void *collect_only(void *unused)
+{
+    (void)unused;
+    mgc_collect();
+    return (void *)(intptr_t)mgc_unregister_thread();
+}
+
+TEST(a_thread_that_only_collects_is_registered)
+{
+    mgc_init();
+    pthread_t t;
+    void *result;
+    CHECK(pthread_create(&t, NULL, collect_only, NULL) == 0);
+    pthread_join(t, &result);
+    CHECK_EQ((intptr_t)result, 0);
+}
+
 TEST(concurrent_explicit_collections_do_not_deadlock)
 {
     pthread_t t[4];
@@ -389,7 +410,7 @@ static void *allocate_until_told(void *unused)
     (void)unused;
     mgc_free(mgc_alloc(48)); /* registered, and through the first allocation */
     __atomic_add_fetch(&allocators_running, 1, __ATOMIC_RELEASE);
-    while (keep_allocating) {
+    while (__atomic_load_n(&keep_allocating, __ATOMIC_RELAXED)) {
         void **p = mgc_alloc(48);
         p[0] = mgc_alloc_noscan(7);
     }
@@ -398,7 +419,7 @@ static void *allocate_until_told(void *unused)
 
 TEST(fork_while_threads_allocate)
 {
-    keep_allocating = 1;
+    __atomic_store_n(&keep_allocating, 1, __ATOMIC_RELAXED);
     pthread_t t[2];
     for (int i = 0; i < 2; i++)
         pthread_create(&t[i], NULL, allocate_until_told, NULL);
@@ -434,7 +455,7 @@ TEST(fork_while_threads_allocate)
         waitpid(pid, &status, 0);
         CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     }
-    keep_allocating = 0;
+    __atomic_store_n(&keep_allocating, 0, __ATOMIC_RELAXED);
     for (int i = 0; i < 2; i++)
         pthread_join(t[i], NULL);
     mgc_collect();
@@ -508,12 +529,12 @@ TEST(fork_while_the_background_sweeper_holds_spans)
 
 ENV_TEST(suspend_signal_from_environment, "MGC_SUSPEND_SIGNAL=SIGUSR1")
 {
-    keep_allocating = 1;
+    __atomic_store_n(&keep_allocating, 1, __ATOMIC_RELAXED);
     pthread_t t;
     pthread_create(&t, NULL, allocate_until_told, NULL);
     for (int i = 0; i < 10; i++)
         mgc_collect();
-    keep_allocating = 0;
+    __atomic_store_n(&keep_allocating, 0, __ATOMIC_RELAXED);
     pthread_join(t, NULL);
     struct sigaction usr1, pwr;
     sigaction(SIGUSR1, NULL, &usr1);
@@ -555,9 +576,9 @@ static void *hold_without_calling(void *arg)
     /* This thread never allocates: it registers so that its stack counts. */
     void **slot = arg;
     CHECK(mgc_register_thread() == 0);
-    void *volatile mine = *slot;
-    *slot = NULL;
-    while (!spin_stop)
+    void *volatile mine = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    __atomic_store_n(slot, NULL, __ATOMIC_RELEASE);
+    while (!__atomic_load_n(&spin_stop, __ATOMIC_RELAXED))
         usleep(1000);
     return check_pattern(mine, 500, 77) ? (void *)1 : NULL;
 }
@@ -568,13 +589,13 @@ TEST(registered_thread_stack_is_a_root)
     fill_pattern((void *)handoff, 500, 77);
     pthread_t t;
     pthread_create(&t, NULL, hold_without_calling, (void *)&handoff);
-    while (handoff)
+    while (__atomic_load_n(&handoff, __ATOMIC_ACQUIRE))
         usleep(1000);
     for (int i = 0; i < 10; i++) {
         make_garbage(4 << 20);
         mgc_collect();
     }
-    spin_stop = 1;
+    __atomic_store_n(&spin_stop, 1, __ATOMIC_RELAXED);
     void *ok;
     pthread_join(t, &ok);
     CHECK(ok != NULL);
