@@ -130,6 +130,9 @@ void *mgc_base(const void *p);
  * that calls it, with its signal mask. No mgc lock is held while a
  * finalizer runs: it may allocate, set finalizers, call mgc_collect and
  * mgc_run_finalizers.
+ *
+ * arg is a root while the finalizer is set: an arg that points into obj
+ * (or reaches obj) keeps obj alive, and its finalizer never runs.
  */
 typedef void (*mgc_finalizer_fn)(void *obj, void *arg);
 
@@ -336,7 +339,19 @@ mgc_event_fn mgc_set_event_hook(mgc_event_fn fn);
  * A thread is never cancelled inside mgc, where it could hold mgc's locks;
  * a cancellation request waits for the thread's next cancellation point of
  * its own. A finalizer is the program's code and may be cancelled as
- * usual, on a thread of the program's (manual mode).
+ * usual, on a thread of the program's (manual mode). No mgc function is
+ * async-cancel-safe: do not call mgc with PTHREAD_CANCEL_ASYNCHRONOUS in
+ * force (POSIX allows only three functions there). A thread that computes
+ * with asynchronous cancellation on and is cancelled while stopped for a
+ * collection is cancelled once the world runs again.
+ *
+ * A new thread's start argument, and the value a thread returns to
+ * pthread_join, live in the C library's record of the thread, which is not
+ * a root: a pointer passed or returned only that way does not keep its
+ * object alive. Keep such objects reachable elsewhere (a global, the
+ * creator's stack) until the new thread has stored the pointer, or the
+ * joining thread has received it (the Boehm layer's GC_pthread_create
+ * does so for the argument).
  *
  * What mgc leaves on a stack: a collection reads the collecting thread's
  * stack from the caller of the mgc function that collects, not mgc's own
