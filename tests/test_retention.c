@@ -15,6 +15,9 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -353,4 +356,144 @@ ENV_TEST(cancelling_collecting_threads_never_hangs, "MGC_DEBUG=gctrace=1")
         mgc_collect();
         CHECK(live->block[BIG - 1] == 0x5a);
     }
+}
+
+/* ---- The program's signal handlers while threads are stopped ---------------------------------- */
+
+/* A handler of the program's that moves a pointer out of a global into its
+ * own frame and back (atomics only: async-signal-safe) ran, before, while
+ * its thread was stopped for a collection: its frame lay below the range
+ * scanned, and the object was freed and reused (the check below failed
+ * within a few hundred rounds). While a thread is stopped, mgc now holds
+ * the program's handlers back. */
+static unsigned char *_Atomic moved_by_handler;
+static volatile int handler_target_tid, handler_target_stop;
+
+static void move_pointer_briefly(int signal_number)
+{
+    (void)signal_number;
+    unsigned char *held = __atomic_exchange_n(&moved_by_handler, NULL, __ATOMIC_SEQ_CST);
+    for (volatile int i = 0; i < 20000; i++) {
+    }
+    __atomic_store_n(&moved_by_handler, held, __ATOMIC_SEQ_CST);
+}
+
+static void *handler_target(void *unused)
+{
+    (void)unused;
+    sigset_t alarm_only;
+    sigemptyset(&alarm_only);
+    sigaddset(&alarm_only, SIGALRM);
+    pthread_sigmask(SIG_UNBLOCK, &alarm_only, NULL);
+    mgc_register_thread();
+    handler_target_tid = (int)syscall(SYS_gettid);
+    while (!handler_target_stop)
+        usleep(1000);
+    return NULL;
+}
+
+static NOINLINE void hand_object_to_handler(void)
+{
+    unsigned char *p = mgc_alloc(4096);
+    CHECK(p != NULL);
+    memset(p, 0x5a, 4096);
+    __atomic_store_n(&moved_by_handler, p, __ATOMIC_SEQ_CST);
+}
+
+TEST(handlers_wait_while_their_thread_is_stopped)
+{
+    struct sigaction action = {.sa_handler = move_pointer_briefly};
+    sigemptyset(&action.sa_mask);
+    CHECK(sigaction(SIGALRM, &action, NULL) == 0);
+    sigset_t alarm_only;
+    sigemptyset(&alarm_only);
+    sigaddset(&alarm_only, SIGALRM);
+    pthread_sigmask(SIG_BLOCK, &alarm_only, NULL); /* only the target takes it */
+    hand_object_to_handler();
+    pthread_t thread;
+    CHECK(pthread_create(&thread, NULL, handler_target, NULL) == 0);
+    while (!handler_target_tid)
+        usleep(1000);
+    timer_t timer;
+    struct sigevent event = {.sigev_notify = SIGEV_THREAD_ID, .sigev_signo = SIGALRM};
+    event._sigev_un._tid = handler_target_tid;
+    CHECK(timer_create(CLOCK_MONOTONIC, &event, &timer) == 0);
+    struct itimerspec every_100us = {{0, 100000}, {0, 100000}};
+    CHECK(timer_settime(timer, 0, &every_100us, NULL) == 0);
+    int broken = 0;
+    for (int round = 0; round < 1500 && !broken; round++) {
+        for (int i = 0; i < 200; i++)
+            memset(mgc_alloc(4096), 0xee, 4096);
+        mgc_collect();
+        unsigned char *q;
+        while (!(q = __atomic_load_n(&moved_by_handler, __ATOMIC_SEQ_CST))) {
+        }
+        for (int i = 0; i < 4096; i++)
+            broken += q[i] != 0x5a;
+    }
+    handler_target_stop = 1;
+    timer_delete(timer);
+    CHECK(pthread_join(thread, NULL) == 0);
+    CHECK_EQ(broken, 0);
+}
+
+/* A suspend signal mgc did not send (kill, or SIGXCPU from the kernel when
+ * that is the suspend signal) made the collecting thread park inside its
+ * own collection: the process hung. */
+static volatile int stray_stop;
+
+static void *send_stray_suspend_signals(void *unused)
+{
+    (void)unused;
+    while (!stray_stop) {
+        kill(getpid(), SIGPWR);
+        usleep(100);
+    }
+    return NULL;
+}
+
+TEST(stray_suspend_signals_never_hang_a_collection)
+{
+    alarm(60);
+    mgc_init();
+    pthread_t sender;
+    CHECK(pthread_create(&sender, NULL, send_stray_suspend_signals, NULL) == 0);
+    struct holder *live = make_holder();
+    for (int round = 0; round < 300; round++) {
+        for (int i = 0; i < 100; i++)
+            memset(mgc_alloc(256), 0xee, 256);
+        mgc_collect();
+    }
+    stray_stop = 1;
+    CHECK(pthread_join(sender, NULL) == 0);
+    CHECK(live->block[BIG - 1] == 0x5a);
+}
+
+/* mgc cleared 32 KiB below the caller after a collection or a finalizer
+ * run on any stack: called from a small makecontext stack, it wrote past
+ * the stack's end (SIGSEGV on the guard page below it). It clears only the
+ * thread's own stack now. */
+static ucontext_t coroutine, caller;
+
+static void collect_on_coroutine(void)
+{
+    mgc_collect();
+    mgc_run_finalizers();
+}
+
+TEST(collecting_on_a_small_coroutine_stack_writes_nothing_below_it)
+{
+    enum { PAGE = 4096, STACK = 16 * 1024 };
+    unsigned char *area = mmap(NULL, PAGE + STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(area != MAP_FAILED);
+    CHECK(mprotect(area, PAGE, PROT_NONE) == 0); /* a guard page below the stack */
+    CHECK(getcontext(&coroutine) == 0);
+    coroutine.uc_stack.ss_sp = area + PAGE;
+    coroutine.uc_stack.ss_size = STACK;
+    coroutine.uc_link = &caller;
+    makecontext(&coroutine, collect_on_coroutine, 0);
+    struct holder *live = make_holder();
+    CHECK(swapcontext(&caller, &coroutine) == 0);
+    CHECK(live->block[0] == 0x5a);
+    munmap(area, PAGE + STACK);
 }
