@@ -180,6 +180,12 @@ static NOINLINE void *alloc_slow(size_t size, unsigned flags)
         return NULL;
     if (size == 0)
         return zero_size_object;
+    /* Half the address space or more can never be had: fail at once, not
+     * after a collection that cannot help. */
+    if (unlikely(size >= ((size_t)1 << (ADDRESS_BITS - 1)))) {
+        errno = ENOMEM;
+        return NULL;
+    }
     if (unlikely(debug.collectevery) && ++mgc_tls.slow_allocations % (unsigned)debug.collectevery == 0)
         gc_collect(GC_FORCED, 0);
     else if (gc_should_start(size))

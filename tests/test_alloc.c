@@ -518,3 +518,19 @@ ENV_TEST(hugepages_off_leaves_heap_to_the_system_default, "MGC_DEBUG=hugepages=0
     CHECK(flags[0] != 0);
     CHECK(strstr(flags, " hg") == NULL);
 }
+
+/* A request no heap could ever hold fails at once: it used to run a full
+ * collection first, every time (100 such calls, 100 collections). */
+TEST(impossible_sizes_fail_without_collecting)
+{
+    mgc_init();
+    struct mgc_stats before, after;
+    mgc_read_stats(&before);
+    for (int i = 0; i < 100; i++) {
+        errno = 0;
+        CHECK(mgc_alloc((size_t)1 << 47) == NULL && errno == ENOMEM);
+        CHECK(mgc_alloc(SIZE_MAX - 4096) == NULL && errno == ENOMEM);
+    }
+    mgc_read_stats(&after);
+    CHECK_EQ(after.num_gc, before.num_gc);
+}
