@@ -125,6 +125,8 @@ sizeclasses: $(BUILD)/tools/gen_sizeclasses
 
 bench: all
 	@$(MAKE) --no-print-directory -C bench BUILD=$(abspath $(BUILD)) QUICK=$(QUICK)
+	@echo "== A Boehm GC program on Boehm GC and on mgc through build/gc (make bench-gc)"
+	@$(MAKE) --no-print-directory bench-gc QUICK=$(QUICK) | tee $(BUILD)/bench/boehm_layer.md
 
 install: $(BUILD)/libmgc.a $(BUILD)/libmgc.so
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
