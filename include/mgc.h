@@ -68,7 +68,11 @@ void *mgc_calloc(size_t n, size_t size);
  * NULL, as glibc does. When p's object already has room for size bytes (its
  * mgc_usable_size), p is returned, unless a large object would be left more
  * than half empty; otherwise a new object receives the old contents and p is
- * freed. Bytes past the old size are zero. An object packed by the tiny
+ * freed. Bytes past the old size are zero (after a shrink in place too:
+ * the bytes past the new size are cleared), except in an object allocated
+ * with MGC_NOZERO (mgc_strdup's copies included), whose slot was never
+ * cleared: there, bytes past the size first asked for are undefined. An
+ * object packed by the tiny
  * allocator always moves, even when size fits in what mgc_usable_size reports
  * for it, since those bytes may belong to its block neighbours; the bytes up
  * to the end of its block are copied (so neighbours' bytes may follow the old

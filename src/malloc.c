@@ -317,8 +317,12 @@ void *mgc_realloc(void *p, size_t size)
     /* Keep p when it has room, unless a large object would stay more than
      * half empty. A packed tiny object always moves: its own size is not
      * recorded anywhere, and the rest of its block may hold neighbours. */
-    if (!tiny && size <= old_size && (!ref.span->large || size >= old_size / 2))
+    if (!tiny && size <= old_size && (!ref.span->large || size >= old_size / 2)) {
+        /* What lies past the new size is no longer the program's: zero, so
+         * that a later growth in place reads zeros past its old size. */
+        memset((char *)p + size, 0, old_size - size);
         return p;
+    }
     unsigned flags = (ref.span->noscan ? MGC_NOSCAN : 0) | (ref.span->uncollectable ? MGC_UNCOLLECTABLE : 0);
     void *q = mgc_alloc_flags(size, flags);
     if (!q)

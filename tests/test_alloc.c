@@ -534,3 +534,21 @@ TEST(impossible_sizes_fail_without_collecting)
     mgc_read_stats(&after);
     CHECK_EQ(after.num_gc, before.num_gc);
 }
+
+/* Bytes past the old size are zero after a realloc, also when an earlier
+ * realloc shrank the object in place: 100 -> 51 -> 102 bytes left the old
+ * bytes 51 to 101 in place (found by the fuzz target's strict mode). */
+TEST(realloc_shrink_in_place_then_grow_reads_zeros)
+{
+    unsigned char *p = mgc_alloc(100);
+    CHECK(p != NULL);
+    memset(p, 0xab, 100);
+    unsigned char *q = mgc_realloc(p, 51);
+    CHECK(q == p);
+    unsigned char *r = mgc_realloc(q, 102);
+    CHECK(r != NULL);
+    for (int i = 0; i < 51; i++)
+        CHECK_EQ(r[i], 0xab);
+    for (int i = 51; i < 102; i++)
+        CHECK_EQ(r[i], 0);
+}
