@@ -640,6 +640,8 @@ static void mark_roots(struct mark_context *ctx)
         push_root(m, t->stack_pointer, t->stack_base);
         if (t->other_low)
             push_root(m, t->other_low, t->other_high);
+        if (t->register_count)
+            push_root(m, (uintptr_t)t->registers, (uintptr_t)(t->registers + t->register_count));
     }
     push_uncollectable_roots(m);
     push_finalizer_roots(m);

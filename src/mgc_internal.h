@@ -665,6 +665,12 @@ struct thread_record {
                                       stopped; 0 when it did not stop */
     uintptr_t other_low, other_high; /* the live part of an alternate signal stack it
                                         was running on when stopped, or 0, 0 */
+    /* The general registers of the code the stop interrupted, copied from the
+     * signal's context: on a stack the scanner does not read (a stack of the
+     * program's own making), the signal frame that holds them is not read
+     * either. register_count 0 when not stopped by the signal. */
+    uintptr_t registers[32];
+    unsigned register_count;
     uint32_t parked_epoch;         /* the stop it acknowledged last */
     struct cache *cache;           /* its cache, once it has one: retired if the
                                       thread is dropped, gone without unregistering */

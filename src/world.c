@@ -201,6 +201,31 @@ static void park(struct thread_record *self, uintptr_t stack_pointer)
         futex_wait(&world_epoch, epoch);
 }
 
+/* The interrupted code's general registers, from the signal's context.
+ * Async-signal-safe. */
+static void copy_registers(struct thread_record *self, const void *context)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    const ucontext_t *interrupted = context;
+    size_t n = sizeof interrupted->uc_mcontext.gregs / sizeof interrupted->uc_mcontext.gregs[0];
+    if (n > sizeof self->registers / sizeof self->registers[0])
+        n = sizeof self->registers / sizeof self->registers[0];
+    for (size_t i = 0; i < n; i++)
+        self->registers[i] = (uintptr_t)interrupted->uc_mcontext.gregs[i];
+    self->register_count = (unsigned)n;
+#elif defined(__aarch64__)
+    const ucontext_t *interrupted = context;
+    size_t n = sizeof interrupted->uc_mcontext.regs / sizeof interrupted->uc_mcontext.regs[0];
+    if (n > sizeof self->registers / sizeof self->registers[0])
+        n = sizeof self->registers / sizeof self->registers[0];
+    for (size_t i = 0; i < n; i++)
+        self->registers[i] = (uintptr_t)interrupted->uc_mcontext.regs[i];
+    self->register_count = (unsigned)n;
+#else
+    (void)self, (void)context; /* the signal frame on the scanned stack holds them */
+#endif
+}
+
 static void suspend_handler(int signal_number, siginfo_t *info, void *context)
 {
     (void)signal_number, (void)info, (void)context;
@@ -224,7 +249,9 @@ static void suspend_handler(int signal_number, siginfo_t *info, void *context)
              * blocked for good, and the next collection wait forever). */
             int cancel_state;
             pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+            copy_registers(self, context);
             park(self, (uintptr_t)&here);
+            self->register_count = 0;
             if (cancel_state == PTHREAD_CANCEL_ENABLE) {
                 pthread_sigmask(SIG_SETMASK, &((ucontext_t *)context)->uc_sigmask, NULL);
                 pthread_setcancelstate(cancel_state, NULL);
@@ -265,10 +292,22 @@ void collector_hold_signals(bool hold, sigset_t *previous)
     }
 }
 
+/* Stopped at the end of a busy stretch: the registers are spilled into
+ * with_registers_spilled's frame, just above low, and the object the
+ * stretch produced is *arg. Both are on the stack the thread runs on, which
+ * is not read when that is a stack of the program's own making: keep a
+ * copy of them with the thread's record. */
 static void park_from_spill(uintptr_t low, uintptr_t high, void *arg)
 {
-    (void)high, (void)arg;
-    park(mgc_tls.record, low);
+    struct thread_record *self = mgc_tls.record;
+    size_t n = sizeof self->registers / sizeof self->registers[0];
+    const uintptr_t *spilled = (const uintptr_t *)low;
+    for (size_t i = 0; i + 1 < n && low + (i + 1) * sizeof(uintptr_t) <= high; i++)
+        self->registers[i] = spilled[i];
+    self->registers[n - 1] = *(uintptr_t *)arg;
+    self->register_count = (unsigned)n;
+    park(self, low);
+    self->register_count = 0;
 }
 
 void *world_stop_deferred(void *holding)
@@ -287,7 +326,7 @@ void *world_stop_deferred(void *holding)
         int cancel_state;
         pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
         pthread_sigmask(SIG_BLOCK, &blocked, &previous);
-        with_registers_spilled(park_from_spill, NULL);
+        with_registers_spilled(park_from_spill, (void *)&held);
         pthread_sigmask(SIG_SETMASK, &previous, NULL);
         pthread_setcancelstate(cancel_state, NULL);
     }
