@@ -289,7 +289,8 @@ mgc_event_fn mgc_set_event_hook(mgc_event_fn fn);
  * Not roots: memory from malloc(3), thread-local variables (__thread), and
  * stacks a program switches to itself (makecontext, coroutines): a pointer
  * held only there does not keep an object alive. Register such memory with
- * mgc_add_roots.
+ * mgc_add_roots. A thread stopped while it runs on such a stack still has
+ * its registers read (copied from the stop) and all of its own stack.
  *
  * A thread is registered automatically the first time it calls into mgc
  * (any allocation, reallocation or free, mgc_free(NULL) included, or
