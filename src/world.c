@@ -297,7 +297,7 @@ void collector_hold_signals(bool hold, sigset_t *previous)
  * stretch produced is *arg. Both are on the stack the thread runs on, which
  * is not read when that is a stack of the program's own making: keep a
  * copy of them with the thread's record. */
-static void park_from_spill(uintptr_t low, uintptr_t high, void *arg)
+static NO_REDZONES void park_from_spill(uintptr_t low, uintptr_t high, void *arg)
 {
     struct thread_record *self = mgc_tls.record;
     size_t n = sizeof self->registers / sizeof self->registers[0];
