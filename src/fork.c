@@ -66,13 +66,8 @@ static void count_allocated(const struct span *s, uint64_t *objects, uint64_t *b
 /* threads_lock held. */
 static void correct_statistics(uint64_t objects, uint64_t bytes)
 {
-    struct cache_counters caches;
-    uint64_t swept, swept_bytes, cacheless, cacheless_bytes;
-    cache_sum_counters_locked(&caches);
-    sweep_read_counters(&swept, &swept_bytes);
-    free_read_cacheless_counters(&cacheless, &cacheless_bytes);
-    uint64_t counted_bytes = caches.total_alloc - caches.freed_bytes - swept_bytes - cacheless_bytes;
-    uint64_t counted_objects = caches.mallocs - caches.frees - swept - cacheless;
+    uint64_t counted_bytes, counted_objects;
+    stats_heap_in_use_locked(&counted_bytes, &counted_objects);
     cache_correct_totals_locked((int64_t)(objects - counted_objects), (int64_t)(bytes - counted_bytes));
 }
 

@@ -130,24 +130,12 @@ struct cycle {
     size_t finalizers_queued;
 };
 
-/* Heap bytes and objects allocated and not yet freed, threads_lock held. */
-static void heap_in_use_locked(uint64_t *bytes, uint64_t *objects)
-{
-    struct cache_counters caches;
-    uint64_t swept, swept_bytes, cacheless, cacheless_bytes;
-    cache_sum_counters_locked(&caches);
-    sweep_read_counters(&swept, &swept_bytes);
-    free_read_cacheless_counters(&cacheless, &cacheless_bytes);
-    *bytes = caches.total_alloc - caches.freed_bytes - swept_bytes - cacheless_bytes;
-    *objects = caches.mallocs - caches.frees - swept - cacheless;
-}
-
 static void with_world_stopped(const struct root_range *segments, size_t n, void *arg)
 {
     struct cycle *cycle = arg;
     cycle->stopped_ns = now_ns();
     cache_flush_all_locked();
-    heap_in_use_locked(&cycle->heap_before, &cycle->objects_before);
+    stats_heap_in_use_locked(&cycle->heap_before, &cycle->objects_before);
     send_event(MGC_EVENT_MARK_START);
     mark_heap(segments, n, &cycle->mark);
     weak_links_clear_short();

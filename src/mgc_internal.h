@@ -1024,6 +1024,9 @@ struct object_ref {
 
 enum object_status object_find(uintptr_t p, struct object_ref *out) INTERNAL;
 void free_read_cacheless_counters(uint64_t *frees, uint64_t *freed_bytes) INTERNAL;
+/* heap_alloc and heap_objects as mgc_read_stats derives them (stats.c);
+ * threads_lock held. */
+void stats_heap_in_use_locked(uint64_t *bytes, uint64_t *objects) INTERNAL;
 const char *object_status_text(enum object_status status) INTERNAL;
 
 /* ---- Runtime (init.c, malloc.c, free.c) ------------------------------------------------ */

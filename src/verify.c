@@ -328,13 +328,8 @@ static void check_specials(const struct tally *t)
  * recount; exact here, since every cache was flushed. */
 static void check_statistics(const struct tally *t)
 {
-    struct cache_counters caches;
-    uint64_t swept, swept_bytes, cacheless, cacheless_bytes;
-    cache_sum_counters_locked(&caches);
-    sweep_read_counters(&swept, &swept_bytes);
-    free_read_cacheless_counters(&cacheless, &cacheless_bytes);
-    uint64_t bytes = caches.total_alloc - caches.freed_bytes - swept_bytes - cacheless_bytes;
-    uint64_t objects = caches.mallocs - caches.frees - swept - cacheless;
+    uint64_t bytes, objects;
+    stats_heap_in_use_locked(&bytes, &objects);
     if (bytes != t->bytes || objects != t->objects) {
         write_stderr("mgc: verify: statistics say heap_alloc %llu, heap_objects %llu; the bitmaps hold %llu "
                      "bytes in %llu objects\n",
